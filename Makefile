@@ -1,0 +1,46 @@
+# Two commands do all set-up on a fresh machine: `make bench` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+DATASET ?= clip-synth
+BENCH_CONFIG ?= annbench/configs/bench.yaml
+RESULTS ?= results/bench
+
+.PHONY: all install test bench bench-overhead bench-groundtruth report browser clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's headless Chromium, for the report's browser test (no browser download at run time).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium missing: the browser test will be skipped (install Debian's chromium package)"; fi; }
+
+test: $(STAMP) browser
+	$(PY) -m pytest -q
+
+datasets/$(DATASET).hdf5: | $(STAMP)
+	$(PY) -m annbench datasets make clip-synth
+
+bench: $(STAMP) datasets/$(DATASET).hdf5
+	$(PY) -m annbench sweep --config $(BENCH_CONFIG) --results $(RESULTS)
+	$(PY) -m annbench summary --results $(RESULTS)
+	$(PY) -m annbench report --results $(RESULTS) --out reports/bench
+
+bench-overhead: $(STAMP) datasets/$(DATASET).hdf5
+	$(PY) -m annbench.bench.overhead --dataset $(DATASET)
+
+bench-groundtruth: $(STAMP)
+	$(PY) -m annbench.bench.groundtruth_rate
+
+clean:
+	rm -rf $(VENV) results reports/bench

@@ -1,0 +1,3 @@
+from annbench.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Index backends: one small file each, behind the interface in :mod:`annbench.backends.base`."""

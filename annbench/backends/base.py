@@ -1,0 +1,35 @@
+"""The one interface every backend implements (no optional methods).
+
+The runner, not the backend, owns timing, batching into nq-sized chunks,
+warm-up and GPU sync. A backend converts its library's conventions to
+``(D, I)``: best first, ``I`` int64 padded with -1. Angular data arrives
+unit-norm: a backend searches it by inner product and never normalises.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Protocol
+
+import numpy as np
+
+
+class Index(Protocol):
+    name: ClassVar[str]                      # registry key, e.g. "ivf_flat"
+    metrics: ClassVar[tuple[str, ...]]       # e.g. ("angular", "euclidean")
+    devices: ClassVar[tuple[str, ...]]       # e.g. ("cpu",) or ("cpu", "gpu")
+    build_params: ClassVar[dict[str, Any]]   # rebuilt per value, with defaults: {"nlist": 1024}
+    search_params: ClassVar[dict[str, Any]]  # set on a built index, with defaults: {"nprobe": 1}
+
+    def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None: ...
+
+    @classmethod
+    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+        """Raise :class:`annbench.errors.UserError` for impossible settings (nprobe > nlist)."""
+
+    def train(self, xt: np.ndarray) -> None: ...   # a no-op where the index needs no training
+    def add(self, xb: np.ndarray) -> None: ...
+    def set_search_params(self, **params: Any) -> None: ...
+    def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def stats(self) -> dict:
+        """``index_bytes`` and cumulative counters such as ``ndis`` ({} where none)."""

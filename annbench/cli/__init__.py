@@ -1,0 +1,1 @@
+"""Command line: one small module per subcommand, each with add_parser() and run()."""

@@ -1,0 +1,24 @@
+"""Where datasets live: a path as given, else NAME.hdf5 in the datasets directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from annbench.errors import UserError
+
+
+def datasets_dir(arg: str | None = None) -> Path:
+    return Path(arg or os.environ.get("ANNBENCH_DATASETS", "datasets"))
+
+
+def resolve_dataset(name_or_path: str, directory: str | None = None) -> Path:
+    path = Path(name_or_path)
+    if path.suffix in (".hdf5", ".h5") or path.exists():
+        if not path.exists():
+            raise UserError(f"dataset file not found: {path}")
+        return path
+    candidate = datasets_dir(directory) / f"{name_or_path}.hdf5"
+    if not candidate.exists():
+        raise UserError(f"no dataset named {name_or_path!r} (looked for {candidate}; see `annbench datasets list`)")
+    return candidate

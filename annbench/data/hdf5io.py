@@ -1,0 +1,203 @@
+"""Read and write datasets in the ann-benchmarks HDF5 layout.
+
+Root: ``train`` (nb x d), ``test`` (nq x d), ``neighbors`` (nq x K), ``distances``
+(nq x K); attrs ``distance``, ``dimension``, ``point_type``. ann-benchmarks'
+reader sees exactly that. annbench's CLIP extension lives in a group that such
+readers ignore: ``annbench/query_sets/<name>/{test,neighbors,distances}`` (attr
+``modality``, optional ``labels``) and ``annbench/base_labels``. The first query
+set is the root ``test`` (hard links, stored once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Iterator
+
+import h5py
+import numpy as np
+
+from annbench.atomic import atomic_path
+from annbench.data.model import Dataset, QuerySet
+from annbench.errors import UserError
+
+EXT = "annbench"
+_STR = h5py.string_dtype(encoding="utf-8")
+
+
+def open_h5(path: str | os.PathLike) -> h5py.File:
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"dataset file not found: {path}")
+    if not path.is_file():
+        raise UserError(f"not a file: {path}")
+    try:
+        return h5py.File(path, "r")
+    except OSError:
+        raise UserError(f"not an HDF5 file: {path}") from None
+
+
+def _require(f: h5py.File, path: Path) -> None:
+    for key in ("train", "test"):
+        if key not in f:
+            raise UserError(f"{path}: missing '{key}' (not an ann-benchmarks dataset)")
+    if "distance" not in f.attrs:
+        raise UserError(f"{path}: missing the 'distance' attribute")
+
+
+def _strings(ds) -> list[str]:
+    return [s.decode() if isinstance(s, bytes) else str(s) for s in ds[()]]
+
+
+def _order(f: h5py.File) -> list[str]:
+    names = f[EXT].attrs.get("query_set_order", list(f[EXT]["query_sets"]))
+    return [n.decode() if isinstance(n, bytes) else str(n) for n in names]
+
+
+def _query_sets(f: h5py.File) -> dict[str, QuerySet]:
+    if EXT in f and "query_sets" in f[EXT]:
+        sets = {}
+        for name in _order(f):
+            g = f[EXT]["query_sets"][name]
+            sets[name] = QuerySet(
+                name=name,
+                queries=g["test"][()],
+                neighbors=g["neighbors"][()].astype(np.int64),
+                distances=g["distances"][()].astype(np.float32),
+                modality=str(g.attrs.get("modality", "unknown")),
+                labels=_strings(g["labels"]) if "labels" in g else None,
+            )
+        return sets
+    empty = np.zeros((f["test"].shape[0], 0))
+    return {
+        "test": QuerySet(
+            name="test",
+            queries=f["test"][()],
+            neighbors=f["neighbors"][()].astype(np.int64) if "neighbors" in f else empty.astype(np.int64),
+            distances=f["distances"][()].astype(np.float32) if "distances" in f else empty.astype(np.float32),
+        )
+    }
+
+
+def read_dataset(path: str | os.PathLike, name: str | None = None) -> Dataset:
+    """Load a dataset; angular vectors that are not unit-norm are normalised here, once."""
+    path = Path(path)
+    with open_h5(path) as f:
+        _require(f, path)
+        metric = str(f.attrs["distance"])
+        point_type = str(f.attrs.get("point_type", "float"))
+        xb = f["train"][()]
+        sets = _query_sets(f)
+        ext = f[EXT].attrs if EXT in f else {}
+        ds = Dataset(
+            name=name or path.stem,
+            metric=metric,
+            xb=xb,
+            query_sets=sets,
+            base_modality=str(ext.get("base_modality", "unknown")),
+            base_labels=_strings(f[EXT]["base_labels"]) if EXT in f and "base_labels" in f[EXT] else None,
+            point_type=point_type,
+            attrs={k: (v.decode() if isinstance(v, bytes) else v) for k, v in dict(ext).items()},
+        )
+    if metric == "angular":
+        from annbench.data.validate import normalize_rows
+
+        ds.xb = normalize_rows(ds.xb, "train")
+        for qs in ds.query_sets.values():
+            qs.queries = normalize_rows(qs.queries, f"query set {qs.name!r}")
+    elif point_type != "bit":
+        ds.xb = np.ascontiguousarray(ds.xb, dtype=np.float32)
+        for qs in ds.query_sets.values():
+            qs.queries = np.ascontiguousarray(qs.queries, dtype=np.float32)
+    return ds
+
+
+def describe(path: str | os.PathLike) -> dict:
+    """Shape and metadata without loading the vectors (for ``datasets list``)."""
+    path = Path(path)
+    with open_h5(path) as f:
+        _require(f, path)
+        sets = {}
+        if EXT in f and "query_sets" in f[EXT]:
+            for name in _order(f):
+                g = f[EXT]["query_sets"][name]
+                sets[name] = (g["test"].shape[0], g["neighbors"].shape[1], str(g.attrs.get("modality", "")))
+        else:
+            depth = f["neighbors"].shape[1] if "neighbors" in f else 0
+            sets["test"] = (f["test"].shape[0], depth, "")
+        return {
+            "name": path.stem,
+            "n": int(f["train"].shape[0]),
+            "d": int(f.attrs.get("dimension", f["train"].shape[1])),
+            "metric": str(f.attrs["distance"]),
+            "point_type": str(f.attrs.get("point_type", "float")),
+            "query_sets": sets,
+            "parent": str(f[EXT].attrs.get("parent", "")) if EXT in f else "",
+        }
+
+
+class DatasetWriter:
+    """Fill an HDF5 dataset in pieces (the base may be larger than memory)."""
+
+    def __init__(self, f: h5py.File):
+        self.f = f
+        self.ext = f.require_group(EXT)
+        self.order: list[str] = []
+
+    def create_base(self, n: int, d: int, dtype=np.float32) -> h5py.Dataset:
+        chunk_rows = max(1, min(n, (1 << 20) // max(1, d * np.dtype(dtype).itemsize)))
+        return self.f.create_dataset("train", shape=(n, d), dtype=dtype, chunks=(chunk_rows, d))
+
+    def set_base_labels(self, labels: list[str] | None) -> None:
+        if labels is not None:
+            self.ext.create_dataset("base_labels", data=np.array(labels, dtype=object), dtype=_STR)
+
+    def add_query_set(self, qs: QuerySet) -> None:
+        g = self.ext.require_group("query_sets").create_group(qs.name)
+        g.attrs["modality"] = qs.modality
+        arrays = {"test": qs.queries, "neighbors": qs.neighbors.astype(np.int32), "distances": qs.distances.astype(np.float32)}
+        if not self.order:  # the first set is the ann-benchmarks view
+            for key, arr in arrays.items():
+                self.f.create_dataset(key, data=arr)
+                g[key] = self.f[key]
+        else:
+            for key, arr in arrays.items():
+                g.create_dataset(key, data=arr)
+        if qs.labels is not None:
+            g.create_dataset("labels", data=np.array(qs.labels, dtype=object), dtype=_STR)
+        self.order.append(qs.name)
+        self.ext.attrs["query_set_order"] = np.array(self.order, dtype=object)
+
+
+@contextlib.contextmanager
+def dataset_writer(path: str | os.PathLike, *, metric: str, d: int, point_type: str = "float",
+                   base_modality: str = "unknown", force: bool = False, attrs: dict | None = None
+                   ) -> Iterator[DatasetWriter]:
+    """Write to a temporary file beside ``path``, renamed into place only when complete."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise UserError(f"dataset already exists: {path} (use --force to replace it)")
+    with atomic_path(path) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["distance"] = metric
+            f.attrs["dimension"] = d
+            f.attrs["point_type"] = point_type
+            w = DatasetWriter(f)
+            w.ext.attrs["base_modality"] = base_modality
+            from annbench import __version__
+
+            w.ext.attrs["annbench_version"] = __version__
+            for k, v in (attrs or {}).items():
+                w.ext.attrs[k] = v
+            yield w
+
+
+def write_dataset(ds: Dataset, path: str | os.PathLike, force: bool = False) -> Path:
+    with dataset_writer(path, metric=ds.metric, d=ds.d, point_type=ds.point_type,
+                        base_modality=ds.base_modality, force=force, attrs=ds.attrs) as w:
+        w.f.create_dataset("train", data=ds.xb)
+        w.set_base_labels(ds.base_labels)
+        for qs in ds.query_sets.values():
+            w.add_query_set(qs)
+    return Path(path)

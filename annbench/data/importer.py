@@ -1,0 +1,90 @@
+"""Turn user arrays (.npy) into a dataset file with exact ground truth."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from annbench.data.model import Dataset, QuerySet
+from annbench.data.validate import check_depth, check_metric, check_vectors, normalize_rows
+from annbench.errors import UserError
+from annbench.groundtruth import DEFAULT_K, exact_knn
+
+
+@dataclass
+class QuerySpec:
+    name: str
+    queries: np.ndarray
+    modality: str = "unknown"
+    labels: list[str] | None = None
+
+
+def load_npy(path: str | os.PathLike, what: str) -> np.ndarray:
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{what}: file not found: {path}")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as exc:
+        raise UserError(f"{what}: not a readable .npy array: {path} ({str(exc).splitlines()[0]})") from None
+
+
+def load_labels(path: str | os.PathLike, n: int, what: str) -> list[str]:
+    """Captions or labels: a JSON list of strings, or a text file with one per line."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{what}: file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        try:
+            labels = json.loads(text)
+        except ValueError:
+            raise UserError(f"{what}: not valid JSON: {path}") from None
+        if not isinstance(labels, list):
+            raise UserError(f"{what}: expected a JSON list of strings in {path}")
+        labels = [str(x) for x in labels]
+    else:
+        labels = text.splitlines()
+    if len(labels) != n:
+        raise UserError(f"{what}: {len(labels)} labels for {n} vectors in {path}")
+    return labels
+
+
+def _prepare(x: np.ndarray, what: str, metric: str, d: int | None = None) -> np.ndarray:
+    x = check_vectors(x, what, d)
+    return normalize_rows(x, what) if metric == "angular" else x
+
+
+def build_dataset(name: str, xb: np.ndarray, queries: list[QuerySpec], metric: str, k: int = DEFAULT_K,
+                  base_labels: list[str] | None = None, base_modality: str = "unknown") -> Dataset:
+    """Validate, normalise (angular) and compute exact top-k for every query set."""
+    check_metric(metric)
+    xb = _prepare(xb, "base", metric)
+    k = check_depth(k, xb.shape[0])
+    if not queries:
+        raise UserError("no query set given")
+    sets: dict[str, QuerySet] = {}
+    for spec in queries:
+        if spec.name in sets:
+            raise UserError(f"query set {spec.name!r} given twice")
+        xq = _prepare(spec.queries, f"query set {spec.name!r}", metric, xb.shape[1])
+        D, I = exact_knn(xb, xq, k, metric)
+        sets[spec.name] = QuerySet(spec.name, xq, I, D, spec.modality, spec.labels)
+    return Dataset(name, metric, xb, sets, base_modality=base_modality, base_labels=base_labels)
+
+
+def holdout(xb: np.ndarray, n: int, seed: int, base_labels: list[str] | None, modality: str
+            ) -> tuple[np.ndarray, QuerySpec, list[str] | None]:
+    """Take ``n`` random base vectors out as in-domain queries."""
+    if not 0 < n < xb.shape[0]:
+        raise UserError(f"--holdout {n}: must be between 1 and n-1 = {xb.shape[0] - 1}")
+    rng = np.random.default_rng(seed)
+    out = np.zeros(xb.shape[0], dtype=bool)
+    out[rng.choice(xb.shape[0], n, replace=False)] = True
+    labels_q = [base_labels[i] for i in np.flatnonzero(out)] if base_labels else None
+    labels_b = [base_labels[i] for i in np.flatnonzero(~out)] if base_labels else None
+    return xb[~out], QuerySpec("holdout", xb[out], modality, labels_q), labels_b

@@ -1,0 +1,67 @@
+"""In-memory datasets: one base, several query sets, each with its exact ground truth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+FLOAT_METRICS = ("angular", "euclidean")
+BINARY_METRICS = ("hamming", "jaccard")
+
+
+@dataclass
+class QuerySet:
+    """Queries against the base and their exact top-K (ids best first, ann-benchmarks distances)."""
+
+    name: str
+    queries: np.ndarray
+    neighbors: np.ndarray
+    distances: np.ndarray
+    modality: str = "unknown"
+    labels: list[str] | None = None
+
+    @property
+    def nq(self) -> int:
+        return int(self.queries.shape[0])
+
+    @property
+    def gt_depth(self) -> int:
+        return int(self.neighbors.shape[1])
+
+
+@dataclass
+class Dataset:
+    """A base ``xb`` and named query sets; ``metric`` is the ann-benchmarks ``distance`` attr.
+
+    Angular datasets hold unit-norm vectors and are searched by inner product.
+    """
+
+    name: str
+    metric: str
+    xb: np.ndarray
+    query_sets: dict[str, QuerySet]
+    base_modality: str = "unknown"
+    base_labels: list[str] | None = None
+    point_type: str = "float"
+    attrs: dict = field(default_factory=dict)
+
+    @property
+    def d(self) -> int:
+        return int(self.xb.shape[1])
+
+    @property
+    def nb(self) -> int:
+        return int(self.xb.shape[0])
+
+    def query_set(self, name: str | None) -> QuerySet:
+        from annbench.errors import UserError
+
+        if name is None:
+            return next(iter(self.query_sets.values()))
+        if name not in self.query_sets:
+            raise UserError(
+                f"dataset {self.name!r} has no query set {name!r} "
+                f"(it has: {', '.join(self.query_sets)})"
+            )
+        return self.query_sets[name]

@@ -1,0 +1,50 @@
+"""Checks on user-supplied vectors: each failure is one clear sentence."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from annbench.errors import UserError
+
+
+def check_vectors(x: np.ndarray, what: str, d: int | None = None) -> np.ndarray:
+    """Numeric, 2-D, non-empty, finite; returned as contiguous float32."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "fiub":
+        raise UserError(f"{what}: non-numeric dtype {x.dtype}")
+    if x.ndim != 2:
+        raise UserError(f"{what}: expected a 2-D array (n x d), got shape {x.shape}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise UserError(f"{what}: empty array (shape {x.shape})")
+    if d is not None and x.shape[1] != d:
+        raise UserError(f"{what}: dimension {x.shape[1]} does not match the base dimension {d}")
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    bad = ~np.isfinite(x).all(axis=1)
+    if bad.any():
+        raise UserError(f"{what}: {int(bad.sum())} row(s) hold NaN or inf (first: row {int(np.argmax(bad))})")
+    return x
+
+
+def normalize_rows(x: np.ndarray, what: str) -> np.ndarray:
+    """L2-normalise for angular search; a zero vector has no direction, so it is an error."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x.astype(np.float64), axis=1)
+    if (norms == 0).any():
+        raise UserError(f"{what}: {int((norms == 0).sum())} zero vector(s) under the angular metric (first: row {int(np.argmax(norms == 0))})")
+    if np.allclose(norms, 1.0, atol=1e-5):
+        return x
+    return (x / norms[:, None]).astype(np.float32)
+
+
+def check_metric(metric: str) -> str:
+    if metric not in ("angular", "euclidean"):
+        raise UserError(f"unknown metric {metric!r} (use angular or euclidean)")
+    return metric
+
+
+def check_depth(k: int, n: int) -> int:
+    if k < 1:
+        raise UserError(f"ground-truth depth K must be >= 1, got {k}")
+    if k > n:
+        raise UserError(f"ground-truth depth K={k} exceeds the base size n={n}")
+    return k

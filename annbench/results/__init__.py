@@ -1,0 +1,1 @@
+"""Durable results: one JSON record per measured point, plus one manifest per run."""

@@ -1,0 +1,41 @@
+"""The result record, version 1.
+
+One record per (dataset, query set, index, build params, search params, nq, k,
+device, threads). Fields (``None`` where not measured):
+
+identity   schema, id, run_id, time, dataset, query_set, modality, metric, nb, d,
+           n_queries, index, build (dict), search (dict), nq, k, device, threads
+status     "ok" | "failed" | "skipped"; reason (why, for failed / skipped)
+quality    recall (strict), recall_ties (tie-aware), recall_eps (distance threshold)
+speed      qps (queries / wall seconds over all timed batches), batch_p50_ms,
+           batch_p95_ms, batch_p99_ms, batches_timed, measure_s
+build      train_s, add_s, build_s (= train_s + add_s), index_bytes,
+           memory_bytes (resident-set growth of the process during the build)
+work       ndis_per_query (distance computations, where the library reports them)
+setting    distance_compute_blas_threshold (faiss), library versions in the manifest
+audit      neighbors_file: path, relative to the results directory, of the returned
+           ids (nq_total x k int64 .npy) when the sweep ran with --save-neighbors
+extras     any backend-specific fields (GPU and binary indexes add their own)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+SCHEMA_VERSION = 1
+KEY_FIELDS = ("dataset", "query_set", "index", "build", "search", "nq", "k", "device", "threads")
+
+
+def point_key(**fields) -> dict:
+    return {name: fields[name] for name in KEY_FIELDS}
+
+
+def point_id(key: dict) -> str:
+    """Stable id of a point: the same settings always map to the same record file."""
+    blob = json.dumps(key, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha1(blob.encode()).hexdigest()[:20]
+
+
+def label(params: dict) -> str:
+    return ",".join(f"{k}={v}" for k, v in params.items()) or "-"

@@ -1,0 +1,63 @@
+"""The results directory: ``records/<id>.json``, ``neighbors/<id>.npy``, ``manifests/<run>.json``.
+
+Every file is written atomically, so a sweep killed at any moment leaves only
+whole records; a record's presence means its point is done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from annbench.atomic import atomic_path, write_json
+from annbench.errors import UserError
+from annbench.results.schema import SCHEMA_VERSION, point_id
+
+
+class ResultStore:
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def record_path(self, rid: str) -> Path:
+        return self.root / "records" / f"{rid}.json"
+
+    def has(self, key: dict) -> bool:
+        return self.record_path(point_id(key)).exists()
+
+    def write_record(self, key: dict, record: dict) -> str:
+        rid = point_id(key)
+        write_json(self.record_path(rid), {**record, **key, "schema": SCHEMA_VERSION, "id": rid})
+        return rid
+
+    def write_neighbors(self, key: dict, I: np.ndarray) -> str:
+        rel = f"neighbors/{point_id(key)}.npy"
+        with atomic_path(self.root / rel) as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, I.astype(np.int64))
+        return rel
+
+    def write_manifest(self, run_id: str, manifest: dict) -> None:
+        write_json(self.root / "manifests" / f"{run_id}.json", manifest)
+
+    def records(self) -> list[dict]:
+        if not self.root.exists():
+            raise UserError(f"results directory not found: {self.root}")
+        out = []
+        for path in sorted((self.root / "records").glob("*.json")):
+            try:
+                out.append(json.loads(path.read_text()))
+            except (OSError, ValueError):
+                raise UserError(f"unreadable result record: {path}") from None
+        return out
+
+    def manifests(self) -> dict[str, dict]:
+        out = {}
+        for path in sorted((self.root / "manifests").glob("*.json")):
+            out[path.stem] = json.loads(path.read_text())
+        return out
+
+    def neighbors(self, rel: str) -> np.ndarray:
+        return np.load(self.root / rel)

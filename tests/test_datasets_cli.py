@@ -1,0 +1,88 @@
+"""`annbench datasets import|list` from the command line, real data and bad input."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import CLIP, run_cli
+
+from annbench.data.hdf5io import read_dataset
+
+
+@pytest.fixture
+def npy(tmp_path, clip_arrays):
+    np.save(tmp_path / "img.npy", clip_arrays["images"].astype(np.float16))
+    np.save(tmp_path / "txt.npy", clip_arrays["texts"].astype(np.float16))  # not normalised, as shipped
+    (tmp_path / "names.txt").write_text("\n".join(clip_arrays["names"]))
+    return tmp_path
+
+
+def test_import_text_to_image_and_image_to_image(npy):
+    r = run_cli("datasets", "--dir", "ds", "import", "t2i", "--base", "img.npy", "--queries", "txt.npy",
+                "--query-set", "text", "--query-labels", "names.txt",
+                "--base-labels", str(CLIP / "flickr8k_captions.json"), "--metric", "angular", cwd=npy)
+    assert r.returncode == 0, r.stderr
+    ds = read_dataset(npy / "ds" / "t2i.hdf5")
+    text = ds.query_sets["text"]
+    assert ds.nb == 1000 and text.nq == 2148 and text.gt_depth == 100 and text.modality == "text"
+    assert np.allclose(np.linalg.norm(text.queries, axis=1), 1, atol=1e-5)
+    assert text.labels[0] == "aerosol_can" and ds.base_labels[0] == json.loads((CLIP / "flickr8k_captions.json").read_text())[0]
+
+    r = run_cli("datasets", "--dir", "ds", "import", "i2i", "--base", "img.npy", "--holdout", "100",
+                "--base-labels", str(CLIP / "flickr8k_captions.json"), "--metric", "angular", cwd=npy)
+    assert r.returncode == 0, r.stderr
+    ds = read_dataset(npy / "ds" / "i2i.hdf5")
+    hold = ds.query_sets["holdout"]
+    assert ds.nb == 900 and hold.nq == 100 and hold.modality == "image" and len(hold.labels) == 100
+    assert 0.75 < (1 - hold.distances[:, 0]).mean() < 0.85  # image NN cosine ~0.79 (README)
+
+    listing = run_cli("datasets", "--dir", "ds", "list", cwd=npy).stdout
+    assert "t2i" in listing and "i2i" in listing and "holdout (100, K=100)" in listing
+
+
+BAD = {
+    "missing file": (["--base", "nope.npy"], "file not found"),
+    "not npy": (["--base", "names.txt"], "not a readable .npy"),
+    "dimension mismatch": (["--queries", "q7.npy"], "does not match the base dimension"),
+    "nan": (["--queries", "qnan.npy"], "NaN or inf"),
+    "zero vector": (["--queries", "qzero.npy"], "zero vector"),
+    "k > n": (["--k", "5000"], "exceeds the base size"),
+    "empty": (["--queries", "empty.npy"], "empty array"),
+    "non-numeric": (["--queries", "strings.npy"], "non-numeric dtype"),
+    "labels count": (["--base-labels", "names.txt"], "labels for 1000 vectors"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_is_one_line_and_writes_nothing(npy, case):
+    np.save(npy / "q7.npy", np.ones((3, 7), np.float32))
+    np.save(npy / "qnan.npy", np.full((3, 512), np.nan, np.float32))
+    np.save(npy / "qzero.npy", np.zeros((3, 512), np.float32))
+    np.save(npy / "empty.npy", np.zeros((0, 512), np.float32))
+    np.save(npy / "strings.npy", np.array([["a"] * 512]))
+    args, message = BAD[case]
+    base = {"--base": "img.npy", "--queries": "txt.npy"}
+    argv = ["datasets", "--dir", "ds", "import", "x", "--metric", "angular"]
+    for flag, value in base.items():
+        if flag not in args:
+            argv += [flag, value]
+    r = run_cli(*argv, *args, cwd=npy)
+    assert r.returncode == 2
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (npy / "ds").exists() or list((npy / "ds").iterdir()) == []
+
+
+def test_existing_name_asks_for_force(npy):
+    argv = ["datasets", "--dir", "ds", "import", "x", "--base", "img.npy", "--holdout", "10", "--metric", "angular"]
+    assert run_cli(*argv, cwd=npy).returncode == 0
+    r = run_cli(*argv, cwd=npy)
+    assert r.returncode == 2 and "--force" in r.stderr
+    assert run_cli(*argv, "--force", cwd=npy).returncode == 0
+    assert sorted(p.name for p in (npy / "ds").iterdir()) == ["x.hdf5"]
+
+
+def test_unreadable_dataset_for_stats(npy):
+    (npy / "junk.hdf5").write_text("nope")
+    r = run_cli("datasets", "stats", "junk.hdf5", cwd=npy)
+    assert r.returncode == 2 and "not an HDF5 file" in r.stderr

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+from conftest import brute_force
+
+from annbench.errors import UserError
+from annbench.groundtruth import exact_knn
+
+
+def _same_up_to_ties(I, ref_I, ref_D, tol=1e-6):
+    """Ids may differ only where the reference distances tie."""
+    diff = I != ref_I
+    if not diff.any():
+        return True
+    rows, cols = np.nonzero(diff)
+    for r, c in zip(rows, cols):
+        d = ref_D[r, c]
+        if not (np.abs(ref_D[r] - d) <= tol).sum() > 1:
+            return False
+    return True
+
+
+@pytest.mark.parametrize("block", [97, 500, 100_000])
+def test_angular_matches_float64_brute_force(unit_data, block):
+    xb, xq = unit_data
+    D, I = exact_knn(xb, xq, 100, "angular", block=block)
+    ref_D, ref_I = brute_force(xb, xq, 100, "angular")
+    assert D.shape == I.shape == (50, 100) and I.dtype == np.int64
+    assert _same_up_to_ties(I, ref_I, ref_D)
+    assert np.abs(D - ref_D).max() < 1e-5
+
+
+def test_euclidean_on_real_sift(tmp_path):
+    from conftest import SHARED
+
+    path = SHARED / "sift-5k" / "sift-dataset-5k.tsv"
+    if not path.exists():
+        pytest.skip("SIFT data not found")
+    x = np.loadtxt(path, delimiter="\t")[:, :128].astype(np.float32)
+    xb, xq = x[100:], x[:100]
+    D, I = exact_knn(xb, xq, 100, "euclidean", block=1000)
+    ref_D, ref_I = brute_force(xb, xq, 100, "euclidean")
+    assert _same_up_to_ties(I, ref_I, ref_D)
+    np.testing.assert_allclose(D, ref_D, rtol=1e-6, atol=1e-5)
+
+
+def test_real_clip_text_to_image(clip_arrays):
+    xb = clip_arrays["images"] / np.linalg.norm(clip_arrays["images"], axis=1, keepdims=True)
+    xq = clip_arrays["texts"] / np.linalg.norm(clip_arrays["texts"], axis=1, keepdims=True)
+    D, I = exact_knn(xb, xq, 100, "angular", block=256)
+    ref_D, ref_I = brute_force(xb, xq, 100, "angular")
+    assert _same_up_to_ties(I, ref_I, ref_D)
+    assert np.abs(D - ref_D).max() < 1e-5
+    # the compressed cross-modal similarities of the README: best match ~0.26
+    assert 0.24 < (1 - D[:, 0]).mean() < 0.28
+
+
+def test_ties_are_broken_by_id():
+    xb = np.tile(np.eye(4, dtype=np.float32), (3, 1))  # every vector three times
+    D, I = exact_knn(xb, np.eye(4, dtype=np.float32)[:1], 3, "angular", block=5)
+    assert sorted(I[0].tolist()) == [0, 4, 8]
+    assert np.allclose(D, 0)
+
+
+def test_streams_an_h5py_dataset(tmp_path, unit_data):
+    import h5py
+
+    xb, xq = unit_data
+    with h5py.File(tmp_path / "b.h5", "w") as f:
+        f["train"] = xb
+    with h5py.File(tmp_path / "b.h5", "r") as f:
+        D, I = exact_knn(f["train"], xq, 10, "angular", block=300)
+    D2, I2 = exact_knn(xb, xq, 10, "angular")
+    assert (I == I2).all() and np.allclose(D, D2)
+
+
+def test_k_larger_than_n_is_an_error(unit_data):
+    xb, xq = unit_data
+    with pytest.raises(UserError, match="exceeds the base size"):
+        exact_knn(xb[:5], xq, 10, "angular")

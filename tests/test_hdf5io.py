@@ -1,0 +1,96 @@
+"""The ann-benchmarks layout both ways, and the CLIP extension."""
+
+import h5py
+import numpy as np
+import pytest
+
+from annbench.atomic import atomic_path
+from annbench.data.hdf5io import describe, read_dataset, write_dataset
+from annbench.errors import UserError
+
+
+def _ann_benchmarks_file(path, x, q, metric="angular"):
+    """A file exactly as ann-benchmarks writes one (glove-100-angular style: not unit-norm)."""
+    from annbench.groundtruth import exact_knn
+
+    with h5py.File(path, "w") as f:
+        f.attrs["type"] = "dense"
+        f.attrs["distance"] = metric
+        f.attrs["dimension"] = x.shape[1]
+        f.attrs["point_type"] = "float"
+        f.create_dataset("train", data=x)
+        f.create_dataset("test", data=q)
+        xn = x / np.linalg.norm(x, axis=1, keepdims=True)
+        qn = q / np.linalg.norm(q, axis=1, keepdims=True)
+        D, I = exact_knn(xn, qn, 20, metric)
+        f.create_dataset("neighbors", data=I.astype(np.int32))
+        f.create_dataset("distances", data=D)
+
+
+def test_reads_an_ann_benchmarks_file_unchanged(tmp_path):
+    rng = np.random.default_rng(1)
+    x, q = rng.normal(size=(300, 16)) * 7, rng.normal(size=(20, 16)) * 3
+    path = tmp_path / "glove-16-angular.hdf5"
+    _ann_benchmarks_file(path, x.astype(np.float32), q.astype(np.float32))
+    ds = read_dataset(path)
+    assert ds.name == "glove-16-angular" and ds.metric == "angular" and list(ds.query_sets) == ["test"]
+    assert np.allclose(np.linalg.norm(ds.xb, axis=1), 1, atol=1e-5)  # normalised once, on load
+    assert ds.query_sets["test"].neighbors.shape == (20, 20)
+    assert describe(path)["query_sets"] == {"test": (20, 20, "")}
+
+
+def _ann_benchmarks_reader(path):
+    """What ann-benchmarks' own loader does with a dataset file."""
+    f = h5py.File(path, "r")
+    dimension = int(f.attrs["dimension"]) if "dimension" in f.attrs else len(f["train"][0])
+    return np.array(f["train"]), np.array(f["test"]), f.attrs["distance"], dimension, np.array(f["neighbors"]), np.array(f["distances"])
+
+
+def test_written_file_loads_in_an_ann_benchmarks_reader(tmp_path, t2i_dataset):
+    path = write_dataset(t2i_dataset, tmp_path / "t2i.hdf5")
+    train, test, distance, dim, nbrs, dists = _ann_benchmarks_reader(path)
+    text = t2i_dataset.query_sets["text"]
+    assert distance == "angular" and dim == 512 and train.shape == (1000, 512)
+    assert np.array_equal(test, text.queries) and np.array_equal(nbrs, text.neighbors)
+    assert np.allclose(dists[:, 0], 1 - (text.queries * train[nbrs[:, 0]]).sum(1), atol=1e-5)  # 1 - cos
+
+
+def test_clip_extension_round_trip(tmp_path, t2i_dataset, i2i_dataset):
+    from annbench.data.model import Dataset
+
+    both = Dataset("mixed", "angular", i2i_dataset.xb,
+                   {"text": t2i_dataset.query_sets["text"], "image": i2i_dataset.query_sets["holdout"]},
+                   base_modality="image", base_labels=i2i_dataset.base_labels)
+    both.query_sets["image"].name = "image"
+    path = write_dataset(both, tmp_path / "mixed.hdf5")
+    back = read_dataset(path)
+    assert list(back.query_sets) == ["text", "image"]
+    assert back.query_sets["text"].modality == "text" and back.query_sets["image"].modality == "image"
+    assert back.query_sets["text"].labels[:2] == t2i_dataset.query_sets["text"].labels[:2]
+    assert back.base_labels == i2i_dataset.base_labels and back.base_modality == "image"
+    with h5py.File(path) as f:  # the first query set is the root view, stored once
+        assert f["test"].id == f["annbench/query_sets/text/test"].id
+
+
+def test_errors(tmp_path, t2i_dataset):
+    with pytest.raises(UserError, match="not found"):
+        read_dataset(tmp_path / "missing.hdf5")
+    (tmp_path / "junk.hdf5").write_text("not hdf5")
+    with pytest.raises(UserError, match="not an HDF5 file"):
+        read_dataset(tmp_path / "junk.hdf5")
+    with h5py.File(tmp_path / "partial.hdf5", "w") as f:
+        f["train"] = np.zeros((3, 2))
+    with pytest.raises(UserError, match="missing 'test'"):
+        read_dataset(tmp_path / "partial.hdf5")
+    write_dataset(t2i_dataset, tmp_path / "t.hdf5")
+    with pytest.raises(UserError, match="--force"):
+        write_dataset(t2i_dataset, tmp_path / "t.hdf5")
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    final = tmp_path / "out.hdf5"
+    with pytest.raises(RuntimeError):
+        with atomic_path(final) as tmp:
+            tmp.write_text("half")
+            raise RuntimeError("killed mid-write")
+    assert list(tmp_path.iterdir()) == []
