@@ -60,13 +60,16 @@ def _rescore(xb, xq: np.ndarray, I: np.ndarray, k: int, ip: bool, chunk: int = 2
     for q0 in range(0, I.shape[0], chunk):
         Iq = I[q0:q0 + chunk]
         rows = np.unique(Iq[Iq >= 0])
-        cand = np.asarray(xb[rows], dtype=np.float64)
+        cand = np.asarray(xb[rows], dtype=np.float32)
         vecs = cand[np.searchsorted(rows, np.where(Iq >= 0, Iq, rows[0]))]  # (nq, c, d)
-        q = xq[q0:q0 + chunk].astype(np.float64)
+        q = xq[q0:q0 + chunk]
+        # float32 products are exact in float64: accumulate there, without a float64 copy
+        dot = np.einsum("qcd,qd->qc", vecs, q, dtype=np.float64)
         if ip:
-            score = -np.einsum("qcd,qd->qc", vecs, q)
+            score = -dot
         else:
-            score = np.sqrt(np.maximum(((vecs - q[:, None, :]) ** 2).sum(-1), 0.0))
+            sq = np.einsum("qcd,qcd->qc", vecs, vecs, dtype=np.float64) - 2 * dot
+            score = np.sqrt(np.maximum(sq + np.einsum("qd,qd->q", q, q, dtype=np.float64)[:, None], 0.0))
         score[Iq < 0] = np.inf
         order = np.lexsort((Iq, score), axis=-1)[:, :k]
         out_s[q0:q0 + chunk] = np.take_along_axis(score, order, 1)

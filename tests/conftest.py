@@ -86,6 +86,7 @@ def run_cli(*argv: str, cwd: Path | None = None):
     import subprocess
     import sys
 
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    path = os.environ.get("PYTHONPATH")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), path] if path else [str(ROOT)])}
     return subprocess.run([sys.executable, "-m", "annbench", *argv], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=600)

@@ -4,6 +4,7 @@ optional library disables only its own backends."""
 from __future__ import annotations
 
 import importlib
+import os
 
 from annbench.errors import UserError
 
@@ -20,15 +21,32 @@ BACKENDS: dict[str, str] = {
 }
 
 
+PLUGINS_ENV = "ANNBENCH_BACKENDS"
+
+
+def _all() -> dict[str, str]:
+    """Built-in backends plus plugins named in $ANNBENCH_BACKENDS ("name=module:Class;...").
+
+    Read at call time, so that the sweep's worker processes see the same plugins.
+    """
+    extra = {}
+    for item in os.environ.get(PLUGINS_ENV, "").split(";"):
+        if "=" in item:
+            name, target = item.split("=", 1)
+            extra[name.strip()] = target.strip()
+    return {**BACKENDS, **extra}
+
+
 def names() -> list[str]:
-    return list(BACKENDS)
+    return list(_all())
 
 
 def get(name: str):
     """The backend class registered as ``name``."""
-    if name not in BACKENDS:
-        raise UserError(f"unknown index {name!r} (known: {', '.join(BACKENDS)})")
-    module, cls = BACKENDS[name].split(":")
+    backends = _all()
+    if name not in backends:
+        raise UserError(f"unknown index {name!r} (known: {', '.join(backends)})")
+    module, cls = backends[name].split(":")
     try:
         return getattr(importlib.import_module(module), cls)
     except ImportError as exc:

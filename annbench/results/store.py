@@ -21,6 +21,12 @@ class ResultStore:
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
 
+    def remove_stale_temporaries(self) -> None:
+        """Temporary files of a writer that was killed before its rename (never records)."""
+        for sub in ("records", "neighbors", "manifests"):
+            for tmp in (self.root / sub).glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+
     def record_path(self, rid: str) -> Path:
         return self.root / "records" / f"{rid}.json"
 

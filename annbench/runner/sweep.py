@@ -43,6 +43,7 @@ def _skip_reason(bp: BuildPoint, have_gpus: bool) -> str | None:
 def run_plan(plan: Plan, results: str, argv: list[str] | None = None) -> dict:
     """Execute ``plan``; returns counts of points by outcome."""
     store = ResultStore(results)
+    store.remove_stale_temporaries()
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     store.write_manifest(run_id, build_manifest(run_id, argv or sys.argv, plan.threads, plan.blas_threshold))
     have_gpus = bool(gpus()) if any(bp.device == "gpu" for bp in plan.builds) else False

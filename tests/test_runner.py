@@ -1,0 +1,104 @@
+"""The sweep runner end to end: isolation of crashing backends, resume after kill -9."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_cli
+
+from annbench import load_results
+from annbench.data.hdf5io import write_dataset
+
+PLUGINS = str(ROOT / "tests" / "plugins")
+
+
+@pytest.fixture(scope="module")
+def t2i_file(tmp_path_factory, t2i_dataset):
+    path = tmp_path_factory.mktemp("ds") / "t2i.hdf5"
+    return write_dataset(t2i_dataset, path)
+
+
+@pytest.fixture
+def plugin_env(monkeypatch):
+    monkeypatch.setenv("ANNBENCH_BACKENDS", "crashy=crashing:Crashing")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), PLUGINS]))
+
+
+def test_crashing_backends_are_recorded_and_the_sweep_goes_on(tmp_path, t2i_file, plugin_env):
+    r = run_cli("sweep", "--dataset", str(t2i_file), "--index", "crashy", "--mode", "segv;raise;hang;oom;ok",
+                "--nq", "1,50", "--k", "10", "--timeout", "10", "--memory-limit-gb", "1.5",
+                "--min-time", "0.05", "--results", str(tmp_path / "res"))
+    assert r.returncode == 0, r.stderr
+    df = load_results(tmp_path / "res")
+    assert len(df) == 5 * 2  # 5 build points x 2 nq
+    reasons = {row["build.mode"]: (row["status"], row["reason"]) for _, row in df.iterrows()}
+    assert reasons["segv"] == ("failed", "crashed (SIGSEGV)")
+    assert reasons["raise"][0] == "failed" and "backend exploded" in reasons["raise"][1]
+    assert reasons["hang"] == ("failed", "timed out after 10 s")
+    assert reasons["oom"][0] == "failed" and "out of memory" in reasons["oom"][1]
+    ok = df[df["build.mode"] == "ok"]
+    assert (ok["status"] == "ok").all() and (ok["recall"] == 1.0).all()
+    assert (ok["qps"] > 0).all() and (ok["batch_p99_ms"] >= ok["batch_p50_ms"]).all()
+
+
+def _records(res: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in (res / "records").glob("*.json")}
+
+
+def test_resume_after_kill_9_loses_nothing_and_repeats_nothing(tmp_path, t2i_file, plugin_env):
+    res = tmp_path / "res"
+    argv = [sys.executable, "-m", "annbench", "sweep", "--dataset", str(t2i_file), "--index", "crashy",
+            "--delay", ",".join(f"0.00{i}" for i in range(1, 9)), "--nq", "200", "--queries", "text",
+            "--k", "10", "--min-time", "0.3", "--results", str(res)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ)
+    deadline = time.monotonic() + 120
+    while len(list((res / "records").glob("*.json"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(1.0)  # the worker dies with its parent
+    first = _records(res)
+    assert 3 <= len(first) < 8
+    for blob in first.values():
+        assert json.loads(blob)["status"] == "ok"  # every stored record is whole
+    time.sleep(0.5)
+    assert _records(res) == first  # nothing kept running after the kill
+
+    r = subprocess.run(argv, capture_output=True, text=True, env=os.environ)
+    assert r.returncode == 0, r.stderr
+    assert f"{8 - len(first)} measured, {len(first)} already stored" in r.stdout
+    after = _records(res)
+    assert len(after) == 8 and all(after[name] == blob for name, blob in first.items())
+    assert not list(res.rglob("*.tmp"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--index", "nope"], "unknown index 'nope'"),
+    (["--index", "crashy", "--bogus", "1"], "unknown parameter --bogus"),
+    (["--index", "crashy", "--k", "5000"], "k=5000 must be between 1 and the base size"),
+    (["--index", "crashy", "--k", "200"], "exceeds the ground-truth depth"),
+    (["--index", "crashy", "--queries", "image"], "no query set 'image'"),
+    (["--index", "crashy", "--nq", "0"], "--nq values must be positive"),
+    (["--index", "crashy", "--device", "tpu"], "unknown device"),
+    (["--config", "missing.yaml"], "config file not found"),
+    (["--config", "bad.yaml"], "unreadable config"),
+    (["--config", "empty.yaml"], "non-empty 'indexes' list"),
+])
+def test_sweep_errors_are_one_line(tmp_path, t2i_file, plugin_env, args, message):
+    (tmp_path / "bad.yaml").write_text("indexes: [ {index: flat\n")
+    (tmp_path / "empty.yaml").write_text("k: 10\n")
+    r = run_cli("sweep", "--dataset", str(t2i_file), *args, "--results", str(tmp_path / "res"), cwd=tmp_path)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "res").exists()
+
+
+def test_missing_dataset(tmp_path):
+    r = run_cli("sweep", "--dataset", "nowhere", "--index", "flat", cwd=tmp_path)
+    assert r.returncode == 2 and "no dataset named 'nowhere'" in r.stderr
