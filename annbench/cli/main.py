@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"annbench: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("annbench: interrupted", file=sys.stderr)
         return 130
