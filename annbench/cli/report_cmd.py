@@ -1,0 +1,43 @@
+"""``annbench report``: render the static HTML report from stored results (nothing is re-run)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from annbench.errors import UserError
+
+RECALLS = ("recall_ties", "recall", "recall_eps")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("report", help="render an offline HTML report from results directories",
+                       description="Render reports/NAME/index.html and one image per chart from stored results.")
+    p.add_argument("--results", action="append", default=[], metavar="DIR",
+                   help="results directory; repeat to combine several (default: results/bench)")
+    p.add_argument("--out", metavar="DIR", help="report folder (default: reports/<name of the first results dir>)")
+    p.add_argument("--recall", default="recall_ties", choices=RECALLS,
+                   help="recall column used in charts and recommendations (default: recall_ties, tie-aware)")
+    p.add_argument("--format", dest="image_format", default="png", choices=("png", "svg"),
+                   help="file format of the chart images beside the page (default: png)")
+    p.add_argument("--datasets", action="append", default=[], metavar="DIR",
+                   help="where the query explorer looks for dataset files by name, when a record's path is stale")
+    p.set_defaults(func=run)
+
+
+def default_out(results: list[str]) -> Path:
+    name = Path(results[0]).resolve().name or "report"
+    return Path("reports") / name
+
+
+def run(args: argparse.Namespace) -> int:
+    from annbench.report.build import build_report
+
+    results = args.results or ["results/bench"]
+    if not Path(results[0]).exists() and not args.results:
+        raise UserError("no --results given and results/bench does not exist")
+    out = Path(args.out) if args.out else default_out(results)
+    page = build_report(results, out, recall_col=args.recall, image_format=args.image_format,
+                        dataset_dirs=args.datasets)
+    print(page)
+    return 0

@@ -1,0 +1,137 @@
+"""Query explorer data: what a few real queries get back, exact vs each index.
+
+Numbers say "recall 0.9"; the explorer shows what that means for a caption:
+the exact top-k with similarities beside each index's top-k at a typical
+setting (the one closest to recall 0.9), misses marked. It needs the ids a
+sweep saved (``--save-neighbors``) and a readable dataset file; without them
+it says why instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from annbench.data.hdf5io import read_dataset
+from annbench.data.model import Dataset
+from annbench.errors import UserError
+from annbench.metrics import TIE_TOL, distances_of
+from annbench.report.recommend import closest_to, series_name
+
+MAX_DATASET_BYTES = 2 << 30  # the whole file is read; beyond this the explorer is skipped
+DEPTH = 10                   # rows shown per query
+TYPICAL_RECALL = 0.9
+
+
+def resolve_dataset(given: str, results_dir: Path, search_dirs: tuple[Path, ...] = ()) -> Path | None:
+    """The dataset file a sweep was given, looked up as given, then beside the results, then by name."""
+    path = Path(given)
+    candidates = [path] if path.is_absolute() else [path] + [base / path for base in (results_dir, *results_dir.resolve().parents)]
+    candidates += [d / path.name for d in search_dirs]
+    return next((c for c in candidates if c.is_file()), None)
+
+
+def _settings(rows: pd.DataFrame, recall_col: str, colors: dict[str, str]) -> list[pd.Series]:
+    """Per index and device, the saved point closest to the typical recall."""
+    saved = rows[rows["neighbors_file"].notna()]
+    picks = [closest_to(part, recall_col, TYPICAL_RECALL) for _, part in saved.groupby(["index", "device"], sort=True)]
+    return [p for p in picks if p is not None and p["index"] in colors]
+
+
+def _load_ids(row: pd.Series) -> np.ndarray | None:
+    path = Path(row["results_dir"]) / str(row["neighbors_file"])
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+
+
+def _pick_queries(found: list[np.ndarray], truth: np.ndarray, k: int, n: int) -> list[tuple[int, str]]:
+    """The hardest, a typical and the easiest query, by misses summed over the indexes."""
+    misses = np.zeros(truth.shape[0])
+    for ids in found:
+        hit = (ids[:, :k, None] == truth[:, None, :k]).any(axis=2)
+        misses += k - hit.sum(axis=1)
+    order = np.argsort(-misses, kind="stable")
+    picks: list[tuple[int, str]] = []
+    for pos, role in ((0, "hardest"), (len(order) // 2, "typical"), (len(order) - 1, "easiest")):
+        if len(picks) < n and int(order[pos]) not in [p for p, _ in picks]:
+            picks.append((int(order[pos]), role))
+    return picks
+
+
+def _item(ds: Dataset, idx: int, dist: float, status: str | None = None) -> dict:
+    label = ds.base_labels[idx] if ds.base_labels is not None and 0 <= idx < len(ds.base_labels) else f"#{idx}"
+    score = 1.0 - dist if ds.metric == "angular" else dist
+    out = {"id": int(idx), "label": label, "score": None if not np.isfinite(score) else round(float(score), 4)}
+    return out | ({"status": status} if status else {})
+
+
+def _query(ds: Dataset, qset: str, q: int, role: str, found: list[np.ndarray], k: int) -> dict:
+    qs = ds.query_sets[qset]
+    gt_i, gt_d = qs.neighbors[q], qs.distances[q]
+    exact = [_item(ds, int(i), float(d)) for i, d in zip(gt_i[:k], gt_d[:k])]
+    columns = []
+    for ids in found:
+        row = ids[q, :k]
+        dist = distances_of(ds.xb, qs.queries[q:q + 1], row[None, :], ds.metric)[0]
+        col = []
+        for i, d in zip(row, dist):
+            if i < 0:
+                col.append({"id": -1, "label": "(nothing returned)", "score": None, "status": "none"})
+                continue
+            status = "hit" if i in gt_i[:k] else ("tie" if d <= gt_d[k - 1] + TIE_TOL else "miss")
+            col.append(_item(ds, int(i), float(d), status))
+        columns.append(col)
+    label = qs.labels[q] if qs.labels is not None and q < len(qs.labels) else f"query #{q}"
+    return {"qid": q, "role": role, "label": label, "exact": exact, "found": columns}
+
+
+def _open(rows: pd.DataFrame, search_dirs: tuple[Path, ...], cache: dict) -> tuple[Dataset | None, str | None]:
+    given = rows["dataset_path"].dropna()
+    if given.empty:
+        return None, "the records do not say which dataset file they came from (dataset_path)"
+    path = resolve_dataset(str(given.iloc[0]), Path(rows["results_dir"].iloc[0]), search_dirs)
+    if path is None:
+        return None, f"dataset file not found: {given.iloc[0]}"
+    if path.stat().st_size > MAX_DATASET_BYTES:
+        return None, f"dataset file too large to open for the explorer: {path}"
+    key = str(path.resolve())
+    if key not in cache:  # sections of one dataset share one read
+        try:
+            cache[key] = (read_dataset(path), None)
+        except (UserError, OSError, KeyError, ValueError) as exc:
+            cache[key] = (None, f"cannot read {path}: {exc}")
+    return cache[key]
+
+
+def explore(rows: pd.DataFrame, recall_col: str, colors: dict[str, str], search_dirs: tuple[Path, ...] = (),
+            n_queries: int = 3, cache: dict | None = None) -> dict:
+    """Explorer data for one section's ok rows: ``{"note"}`` alone when it cannot be shown.
+
+    ``cache``: a dict shared across calls, so a dataset file is read once per report.
+    """
+    picks = _settings(rows, recall_col, colors)
+    if not picks:
+        return {"note": "no returned ids were saved (run the sweep with --save-neighbors to see sample queries)"}
+    ds, note = _open(rows, search_dirs, {} if cache is None else cache)
+    if ds is None:
+        return {"note": note}
+    qset = str(rows["query_set"].iloc[0])
+    if qset not in ds.query_sets:
+        return {"note": f"the dataset file has no query set {qset!r}"}
+    loaded = [(p, _load_ids(p)) for p in picks]
+    nq_set = ds.query_sets[qset].nq
+    # rows are the set's first queries (a sweep may have used only some of them)
+    loaded = [(p, ids) for p, ids in loaded if ids is not None and ids.ndim == 2 and 0 < ids.shape[0] <= nq_set]
+    if not loaded:
+        return {"note": "the saved neighbour files are missing or do not match the dataset's queries"}
+    k = int(min(DEPTH, min(ids.shape[1] for _, ids in loaded), ds.query_sets[qset].gt_depth))
+    n_rows = min(ids.shape[0] for _, ids in loaded)
+    found = [ids[:n_rows].astype(np.int64) for _, ids in loaded]
+    settings = [{"name": series_name(p["index"], p["device"]), "color": colors[p["index"]], "build": p["build_label"],
+                 "search": p["search_label"], "recall": float(p[recall_col])} for p, _ in loaded]
+    queries = [_query(ds, qset, q, role, found, k) for q, role in _pick_queries(found, ds.query_sets[qset].neighbors[:n_rows], k, n_queries)]
+    return {"note": None, "metric": ds.metric, "k": k, "settings": settings, "queries": queries}

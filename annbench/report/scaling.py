@@ -1,0 +1,92 @@
+"""How an index's settings behave: batch latency vs nq, and recall vs its search knob.
+
+One chart per index, one line per setting, drawn in shades of the index's own
+colour (light = cheapest setting), GPU lines dashed beside CPU ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from annbench.report import spec
+from annbench.report.palette import shades
+
+
+def _settings(part: pd.DataFrame, keys: list[str]) -> list[tuple]:
+    """Distinct settings of ``keys`` columns, ordered by build then search values, CPU first."""
+    first = part.drop_duplicates(keys)
+    order = sorted(first.itertuples(index=False),
+                   key=lambda r: (spec.setting_key(r.build), spec.setting_key(r.search), r.device))
+    return [tuple(getattr(r, k) for k in keys) for r in order]
+
+
+def latency_chart(df: pd.DataFrame, index: str, recall_col: str, color: str, cid: str) -> dict | None:
+    """Milliseconds per batch vs nq, one line per (build, search, device) of ``index``."""
+    part = df[(df["index"] == index) & df["batch_p50_ms"].notna()]
+    if part.empty or part["nq"].nunique() < 2:
+        return None
+    keys = ["build_label", "search_label", "device"]
+    settings = _settings(part, keys)
+    palette = shades(color, len(settings))
+    tag_device = part["device"].nunique() > 1  # "[cpu]" only where GPU lines are beside it
+    out = []
+    for shade, (build, search, device) in zip(palette, settings):
+        line = part[(part["build_label"] == build) & (part["search_label"] == search) & (part["device"] == device)]
+        line = line.sort_values(["nq", "id"], kind="mergesort").drop_duplicates("nq")
+        pts = [spec.point(r["nq"], r["batch_p50_ms"], spec.point_info(r, recall_col)) for _, r in line.iterrows()]
+        name = " · ".join(s for s in (build, search) if s != "-") or index
+        out.append(spec.series(f"{name} [{device}]" if tag_device else name, shade, pts, line="all", dash=device != "cpu",
+                               marker="square" if device != "cpu" else "circle"))
+    devices = " and ".join(sorted(part["device"].unique()))
+    return spec.chart(cid, "line", f"{index}: query time per batch vs nq",
+                      f"median ms per batch, {devices}; one line per setting, darker = later setting",
+                      spec.axis("nq (queries per batch)", log=True), spec.axis("ms per batch (p50)", log=True), out)
+
+
+def _knob(part: pd.DataFrame) -> str | None:
+    """The search parameter that varies most: the x axis of the recall curve."""
+    counts = {}
+    for params in part["search"]:
+        for name, value in params.items():
+            counts.setdefault(name, set()).add(str(value))
+    varying = [(len(v), name) for name, v in counts.items() if len(v) > 1]
+    return max(varying)[1] if varying else None
+
+
+def _numeric(values) -> np.ndarray | None:
+    try:
+        out = np.asarray([float(v) for v in values])
+    except (TypeError, ValueError):
+        return None
+    return out if np.isfinite(out).all() else None
+
+
+def recall_param_chart(df: pd.DataFrame, index: str, recall_col: str, color: str, cid: str) -> dict | None:
+    """Recall vs the varying search parameter, one line per build setting (and device)."""
+    part = df[(df["index"] == index) & df[recall_col].notna()]
+    knob = _knob(part) if len(part) else None
+    if knob is None:
+        return None
+    part = part[[knob in s for s in part["search"]]]
+    # recall does not depend on nq: keep each setting's largest-nq point
+    part = part.sort_values(["nq", "id"], ascending=[False, True], kind="mergesort").drop_duplicates(
+        ["build_label", "search_label", "device"])
+    xs = _numeric([s[knob] for s in part["search"]])
+    categories = None if xs is not None else sorted({str(s[knob]) for s in part["search"]})
+    lines = _settings(part, ["build_label", "device"])
+    tag_device = part["device"].nunique() > 1
+    out = []
+    for shade, (build, device) in zip(shades(color, len(lines)), lines):
+        line = part[(part["build_label"] == build) & (part["device"] == device)]
+        line = line.assign(_x=[s[knob] for s in line["search"]])
+        line = line.assign(_k=[spec.setting_key(s) for s in line["search"]]).sort_values("_k", kind="mergesort")
+        pts = [spec.point(float(r["_x"]) if categories is None else str(r["_x"]), r[recall_col],
+                          spec.point_info(r, recall_col)) for _, r in line.iterrows()]
+        name = build if build != "-" else index
+        out.append(spec.series(f"{name} [{device}]" if tag_device else name, shade, pts, line="all", dash=device != "cpu",
+                               marker="square" if device != "cpu" else "circle"))
+    log_x = xs is not None and xs.min() > 0 and xs.max() / xs.min() >= 8
+    return spec.chart(cid, "line", f"{index}: {spec.RECALL_NAMES[recall_col]} vs {knob}",
+                      "one line per build setting; each setting at its largest nq",
+                      spec.axis(knob, log=log_x, categories=categories), spec.axis(spec.RECALL_NAMES[recall_col], top=1.0), out)

@@ -1,0 +1,98 @@
+"""Split the ok points into report sections and build each section's charts and tables.
+
+A section is one dataset, query set and k: recall at different k, or QPS on
+different query sets, are never mixed on one axis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from annbench.report import buildcost, scaling, spec, tradeoff
+from annbench.report.recommend import best_per_target
+
+
+@dataclass
+class Section:
+    dataset: str
+    query_set: str
+    k: int | None
+    anchor: str
+    rows: pd.DataFrame
+    charts: list[dict] = field(default_factory=list)
+    best: dict[int, pd.DataFrame] = field(default_factory=dict)  # nq -> best per target
+
+    @property
+    def title(self) -> str:
+        return f"{self.dataset} · {self.query_set}" + (f" · k={self.k}" if self.k is not None else "")
+
+    @property
+    def nqs(self) -> list[int]:
+        """The batch sizes the headline and tables use: the largest first, then the smallest."""
+        values = sorted({int(v) for v in self.rows["nq"].dropna()})
+        return [values[-1], values[0]] if len(values) > 1 else values
+
+
+def _group_keys(ok: pd.DataFrame) -> list[tuple[str, str, int | None]]:
+    ks = ok["k"].dropna().unique()
+    keys = ok[["dataset", "query_set", "k"]].drop_duplicates()
+    out = [(d, q, None if len(ks) <= 1 or pd.isna(k) else int(k)) for d, q, k in keys.itertuples(index=False)]
+    return sorted(set(out), key=lambda t: (t[0], t[1], t[2] or 0))
+
+
+def _unique(anchor: str, used: set[str]) -> str:
+    candidate, n = anchor, 2
+    while candidate in used:
+        candidate, n = f"{anchor}-{n}", n + 1
+    used.add(candidate)
+    return candidate
+
+
+def _section_charts(sec: Section, recall_col: str, colors: dict[str, str]) -> list[dict]:
+    df, gid = sec.rows, sec.anchor
+    charts = [tradeoff.recall_qps_chart(df, nq, recall_col, colors, f"{gid}-recall-qps-nq{nq}")
+              for nq in sorted(sec.nqs)]
+    indexes = sorted(df["index"].unique())
+    charts += [scaling.latency_chart(df, i, recall_col, colors[i], f"{gid}-latency-{spec.slug(i)}") for i in indexes]
+    charts += [scaling.recall_param_chart(df, i, recall_col, colors[i], f"{gid}-recall-param-{spec.slug(i)}")
+               for i in indexes]
+    charts.append(buildcost.build_time_chart(df, colors, f"{gid}-build-time"))
+    charts.append(buildcost.index_size_chart(df, colors, f"{gid}-index-size"))
+    return [c for c in charts if c is not None]
+
+
+def build_sections(ok: pd.DataFrame, recall_col: str, colors: dict[str, str]) -> list[Section]:
+    """Sections in name order, each with its charts and best-per-target tables."""
+    ok = ok[ok[recall_col].notna() & ok["qps"].notna() & ok["nq"].notna()]
+    used: set[str] = set()
+    out = []
+    for dataset, query_set, k in _group_keys(ok):
+        rows = ok[(ok["dataset"] == dataset) & (ok["query_set"] == query_set)]
+        if k is not None:
+            rows = rows[rows["k"] == k]
+        anchor = _unique(spec.slug(f"{dataset}-{query_set}" + (f"-k{k}" if k is not None else "")), used)
+        sec = Section(dataset, query_set, k, anchor, rows)
+        sec.charts = _section_charts(sec, recall_col, colors)
+        sec.best = {nq: best_per_target(rows[rows["nq"] == nq], recall_col) for nq in sec.nqs}
+        out.append(sec)
+    return out
+
+
+def comparison_charts(sections: list[Section], recall_col: str, colors: dict[str, str]) -> list[dict]:
+    """Per dataset (and k) with two or more query sets: their frontiers on one chart."""
+    charts, used = [], set()
+    by_base: dict[tuple, list[Section]] = {}
+    for sec in sections:
+        by_base.setdefault((sec.dataset, sec.k), []).append(sec)
+    for (dataset, k), secs in by_base.items():
+        if len(secs) < 2:
+            continue
+        rows = pd.concat([s.rows for s in secs], ignore_index=True)
+        cid = _unique(spec.slug(f"{dataset}" + (f"-k{k}" if k is not None else "")) + "-query-sets", used)
+        chart = tradeoff.query_set_chart(rows, recall_col, colors, cid)
+        if chart is not None:
+            chart["dataset"] = dataset
+            charts.append(chart)
+    return charts
