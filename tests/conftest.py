@@ -10,6 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+# faiss's OpenMP threads spin while they wait: on a 2-core machine running several test
+# processes that costs up to 10x; tests time nothing, so let waiting threads sleep.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("ANNBENCH_SHARED_DATA", ROOT.parent / "shared" / "data"))
 CLIP = SHARED / "clip-vitb32-flickr8k-detic"

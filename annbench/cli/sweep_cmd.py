@@ -9,6 +9,11 @@ from annbench.cli.paths import resolve_dataset
 from annbench.errors import UserError
 from annbench.runner.config import DEFAULTS, as_list, load_config, parse_list
 
+# faiss >= 1.15 brute-forces through BLAS only when nq * d >= 128,000 (nq >= 250 at d = 512),
+# which makes exact search at nq = 100 about ten times slower than with BLAS. annbench restores
+# faiss's long-standing rule, BLAS from 20 queries a batch, unless --blas-threshold says otherwise.
+BLAS_FROM_NQ = 20
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("sweep", help="measure recall, QPS, latency, build time and memory",
@@ -81,6 +86,21 @@ def _check(s: dict, info: dict, query_sets: list[str]) -> None:
             raise UserError(f"k={s['k']} exceeds the ground-truth depth {depth} of query set {name!r}")
 
 
+def _check_compatible(path, info: dict, builds: list) -> None:
+    """A float index on binary codes (or the reverse) measures nothing: refuse it before anything runs."""
+    from annbench.backends import registry
+
+    for name in dict.fromkeys(bp.index for bp in builds):
+        metrics = registry.get(name).metrics
+        if info["metric"] not in metrics:
+            raise UserError(f"index {name!r} searches {'/'.join(metrics)} data, but dataset {info['name']!r} "
+                            f"is {info['metric']} ({info['point_type']} vectors)")
+    if any(search.get("rerank") for bp in builds for search in bp.searches):
+        from annbench.data.parent import check_parent
+
+        check_parent(path)  # re-rank reads the float parent: is it there? (workers also check its fingerprint)
+
+
 def build_plan(args, extra: list[str]):
     import psutil
 
@@ -106,11 +126,14 @@ def build_plan(args, extra: list[str]):
         build = {k: as_list(v) for k, v in (entry.get("build") or {}).items()}
         search = {k: as_list(v) for k, v in (entry.get("search") or {}).items()}
         builds += expand_index(entry["index"], build, search, s["device"], info["n"])
+    _check_compatible(path, info, builds)
     limit = int(s["memory_limit_gb"] * 2**30) if s["memory_limit_gb"] else int(0.8 * psutil.virtual_memory().total)
     plan = Plan(dataset=str(path), dataset_name=info["name"], query_sets=queries, k=s["k"], nqs=s["nq"],
                 threads=s["threads"] or os.cpu_count() or 1, builds=builds, timeout_s=float(s["timeout"]),
                 memory_limit_bytes=limit, min_time_s=float(s["min_time"]),
-                save_neighbors=bool(s["save_neighbors"]), blas_threshold=s["blas_threshold"])
+                save_neighbors=bool(s["save_neighbors"]),
+                blas_threshold=s["blas_threshold"] if s["blas_threshold"] is not None
+                else BLAS_FROM_NQ * info["d"])
     results = args.results or cfg.get("results") or os.path.join("results", info["name"])
     return plan, results
 

@@ -29,8 +29,8 @@ def _configure(spec: dict) -> int | None:
     return int(faiss.cvar.distance_compute_blas_threshold)
 
 
-def _build(cls, ds, bp: dict, threads: int) -> tuple[object, dict]:
-    index = cls(ds.d, ds.metric, bp["device"], threads, **bp["build"])
+def _build(cls, ds, d: int, bp: dict, threads: int) -> tuple[object, dict]:
+    index = cls(d, ds.metric, bp["device"], threads, **bp["build"])
     rss0 = _rss()
     t0 = time.perf_counter()
     index.train(ds.xb)
@@ -51,9 +51,12 @@ def _ndis(before: dict, after: dict, queries: int) -> float | None:
 
 def run(spec: dict) -> None:
     from annbench.backends import registry
+    from annbench.data.bits import dimension
     from annbench.data.hdf5io import read_dataset
-    from annbench.metrics import all_recalls
+    from annbench.data.parent import float_truth
+    from annbench.metrics import all_recalls, float_recalls
     from annbench.results.store import ResultStore
+    from annbench.runner.rerank import RerankSource
     from annbench.runner.timing import measure
 
     blas = _configure(spec)
@@ -61,9 +64,15 @@ def run(spec: dict) -> None:
     ds = read_dataset(spec["dataset"], spec["dataset_name"])
     bp = spec["build_point"]
     cls = registry.get(bp["index"])
-    index, build_info = _build(cls, ds, bp, spec["threads"])
+    rerank = RerankSource(spec["dataset"], ds)
+    if any(key["search"].get("rerank") for key in spec["keys"]):
+        rerank.load()  # a missing or changed float parent fails the build point before it is built
+    d = dimension(ds.xb, ds.point_type)
+    index, build_info = _build(cls, ds, d, bp, spec["threads"])
     base = {"run_id": spec["run_id"], "dataset_path": spec["dataset"], "metric": ds.metric,
-            "nb": ds.nb, "d": ds.d, "distance_compute_blas_threshold": blas, **build_info}
+            "nb": ds.nb, "d": d, "point_type": ds.point_type, "bytes_per_vector": ds.xb.shape[1] * ds.xb.itemsize,
+            "distance_compute_blas_threshold": blas, **build_info}
+    truths = float_truth(spec["dataset"], ds)
     current = None
     for key in spec["keys"]:
         if store.has(key):
@@ -72,14 +81,16 @@ def run(spec: dict) -> None:
         if key["search"] != current:
             index.set_search_params(**key["search"])
             current = key["search"]
+        search, queries, rerank_fields = rerank.search_inputs(index, qs, key["search"].get("rerank", 0))
         before = index.stats()
-        timing = measure(index.search, qs.queries, key["k"], key["nq"], spec["min_time_s"])
+        timing = measure(search, queries, key["k"], key["nq"], spec["min_time_s"])
         after = index.stats()
         record = {**base, **timing.summary(), "status": "ok", "reason": "",
                   "modality": qs.modality, "n_queries": qs.nq,
                   "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  "ndis_per_query": _ndis(before, after, timing.queries_timed + key["nq"])}
+                  "ndis_per_query": _ndis(before, after, timing.queries_timed + key["nq"]), **rerank_fields}
         record.update(all_recalls(ds.xb, qs.queries, timing.I, qs.neighbors, qs.distances, key["k"], ds.metric))
+        record.update(float_recalls(timing.I, *truths.get(qs.name, (None, None)), key["k"]))
         if spec.get("save_neighbors"):
             record["neighbors_file"] = store.write_neighbors(key, timing.I)
         store.write_record(key, record)
