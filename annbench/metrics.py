@@ -68,6 +68,12 @@ def recall_ties(I: np.ndarray, gt_I: np.ndarray, gt_D: np.ndarray, k: int, tol: 
 def distances_of(xb: np.ndarray, xq: np.ndarray, I: np.ndarray, metric: str) -> np.ndarray:
     """ann-benchmarks distances of the returned ids, in float64; -1 gives +inf."""
     out = np.full(I.shape, np.inf)
+    if metric in ("hamming", "jaccard"):  # packed codes: counts of bits, not coordinates
+        from annbench.data.bits import distances_of as bit_distances
+
+        for s in range(0, I.shape[0], CHUNK):
+            out[s:s + CHUNK] = bit_distances(xb, xq[s:s + CHUNK], I[s:s + CHUNK], metric)
+        return out
     for s in range(0, I.shape[0], CHUNK):
         ids = I[s:s + CHUNK]
         ok = ids >= 0
@@ -97,3 +103,11 @@ def all_recalls(xb, xq, I: np.ndarray, gt_I: np.ndarray, gt_D: np.ndarray, k: in
         "recall_ties": float(recall_ties(I, gt_I, gt_D, k).mean()),
         "recall_eps": float(recall_eps(distances_of(xb, xq, I[:, :k], metric), I, gt_D, k).mean()),
     }
+
+
+def float_recalls(I: np.ndarray, gt_I: np.ndarray | None, gt_D: np.ndarray | None, k: int) -> dict:
+    """Recall against the float truth (for binary codes: the parent's cosine truth); None without one."""
+    if gt_I is None:
+        return {"recall_float": None, "recall_float_ties": None}
+    return {"recall_float": float(recall_strict(I, gt_I, k).mean()),
+            "recall_float_ties": float(recall_ties(I, gt_I, gt_D, k).mean())}

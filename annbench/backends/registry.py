@@ -18,6 +18,15 @@ BACKENDS: dict[str, str] = {
     "faiss": "annbench.backends.faiss_factory:Factory",
     "hnswlib": "annbench.backends.hnswlib_index:HnswLib",
     "annoy": "annbench.backends.annoy_index:Annoy",
+    # binary codes (datasets made by `annbench datasets binarize`, or ann-benchmarks bit sets)
+    "bin_flat": "annbench.backends.faiss_binary_flat:BinFlat",
+    "bin_ivf": "annbench.backends.faiss_binary_ivf:BinIVF",
+    "bin_hnsw": "annbench.backends.faiss_binary_hnsw:BinHNSW",
+    "bin_jaccard_flat": "annbench.backends.binary_jaccard_flat:BinJaccardFlat",
+    "bin_superstructure": "annbench.backends.binary_substructure:BinSuperstructure",
+    "bin_substructure": "annbench.backends.binary_substructure:BinSubstructure",
+    "usearch_tanimoto": "annbench.backends.usearch_binary:USearchTanimoto",
+    "usearch_hamming": "annbench.backends.usearch_binary:USearchHamming",
 }
 
 

@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 
 from annbench.atomic import atomic_path
-from annbench.data.model import Dataset, QuerySet
+from annbench.data.model import BINARY_METRICS, Dataset, QuerySet
 from annbench.errors import UserError
 
 EXT = "annbench"
@@ -88,6 +88,7 @@ def read_dataset(path: str | os.PathLike, name: str | None = None) -> Dataset:
         metric = str(f.attrs["distance"])
         point_type = str(f.attrs.get("point_type", "float"))
         xb = f["train"][()]
+        dimension = int(f.attrs.get("dimension", xb.shape[-1]))
         sets = _query_sets(f)
         ext = f[EXT].attrs if EXT in f else {}
         ds = Dataset(
@@ -100,13 +101,19 @@ def read_dataset(path: str | os.PathLike, name: str | None = None) -> Dataset:
             point_type=point_type,
             attrs={k: (v.decode() if isinstance(v, bytes) else v) for k, v in dict(ext).items()},
         )
-    if metric == "angular":
+    if point_type == "bit" or metric in BINARY_METRICS:  # packed uint8, whichever way it was stored
+        from annbench.data.bits import packed_bits
+
+        ds.xb, ds.point_type = packed_bits(ds.xb, dimension, "train"), "bit"
+        for qs in ds.query_sets.values():
+            qs.queries = packed_bits(qs.queries, dimension, f"query set {qs.name!r}")
+    elif metric == "angular":
         from annbench.data.validate import normalize_rows
 
         ds.xb = normalize_rows(ds.xb, "train")
         for qs in ds.query_sets.values():
             qs.queries = normalize_rows(qs.queries, f"query set {qs.name!r}")
-    elif point_type != "bit":
+    else:
         ds.xb = np.ascontiguousarray(ds.xb, dtype=np.float32)
         for qs in ds.query_sets.values():
             qs.queries = np.ascontiguousarray(qs.queries, dtype=np.float32)
@@ -194,7 +201,9 @@ def dataset_writer(path: str | os.PathLike, *, metric: str, d: int, point_type: 
 
 
 def write_dataset(ds: Dataset, path: str | os.PathLike, force: bool = False) -> Path:
-    with dataset_writer(path, metric=ds.metric, d=ds.d, point_type=ds.point_type,
+    from annbench.data.bits import dimension
+
+    with dataset_writer(path, metric=ds.metric, d=dimension(ds.xb, ds.point_type), point_type=ds.point_type,
                         base_modality=ds.base_modality, force=force, attrs=ds.attrs) as w:
         w.f.create_dataset("train", data=ds.xb)
         w.set_base_labels(ds.base_labels)

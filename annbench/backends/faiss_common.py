@@ -1,0 +1,79 @@
+"""What the faiss backends share (metric constant, threads, measured size, -1 padding),
+and the parameter checks that every backend, faiss or not, makes the same way."""
+
+from __future__ import annotations
+
+import re
+
+import faiss
+import numpy as np
+
+from annbench.errors import UserError
+
+_METRICS = {"angular": faiss.METRIC_INNER_PRODUCT, "euclidean": faiss.METRIC_L2}
+_FLT_MAX = float(np.finfo(np.float32).max)
+
+
+def metric_type(metric: str) -> int:
+    """Angular data arrives unit-norm, so inner product ranks exactly as cosine."""
+    if metric not in _METRICS:
+        raise UserError(f"unknown metric {metric!r} (use angular or euclidean)")
+    return _METRICS[metric]
+
+
+def check_device(cls: type, device: str) -> None:
+    if device not in cls.devices:
+        raise UserError(f"index {cls.name!r} runs on {', '.join(cls.devices)}, not {device!r}")
+
+
+def with_defaults(cls: type, build: dict, search: dict) -> tuple[dict, dict]:
+    """Fill in defaults and refuse unknown names: a typo must not silently run the default."""
+    for given, known, kind in ((build, cls.build_params, "build"), (search, cls.search_params, "search")):
+        unknown = sorted(set(given) - set(known))
+        if unknown:
+            raise UserError(f"{cls.name}: unknown {kind} parameter(s) {', '.join(unknown)}"
+                            f" (known: {', '.join(known) or 'none'})")
+    return {**cls.build_params, **build}, {**cls.search_params, **search}
+
+
+def require_int(cls: type, key: str, value: object, low: int = 1) -> int:
+    """Parameters come from YAML or the command line: refuse floats, strings and bools."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise UserError(f"{cls.name}: {key} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def set_threads(threads: int) -> None:
+    """faiss's OpenMP pool is process-wide: the index made last sets it for all."""
+    if threads < 1:
+        raise UserError(f"threads must be >= 1, got {threads}")
+    faiss.omp_set_num_threads(threads)
+
+
+def index_bytes(index: faiss.Index) -> int:
+    """Size of the serialised index: a measurement, not a formula per index type."""
+    return int(faiss.serialize_index(index).size)
+
+
+def faiss_message(exc: Exception) -> str:
+    """faiss's own sentence, without the C++ signature, file and line that precede it."""
+    text = " ".join(str(exc).split())
+    text = re.sub(r"^Error in .*? at \S+:\d+: ", "", text)
+    return re.sub(r"^Error: '.*?' failed: ", "", text)
+
+
+def search_capped(index: faiss.Index, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Search at most ntotal deep, then pad with -1 the way faiss pads.
+
+    faiss's NSG fills its candidate pool with random distinct ids and loops forever
+    when the pool is deeper than the base; capping k avoids that for every index.
+    """
+    depth = min(k, max(index.ntotal, 1))
+    D, I = index.search(xq, depth)
+    if depth == k:
+        return D, I
+    worst = -_FLT_MAX if index.metric_type == faiss.METRIC_INNER_PRODUCT else _FLT_MAX
+    D_out = np.full((len(xq), k), worst, dtype=np.float32)
+    I_out = np.full((len(xq), k), -1, dtype=np.int64)
+    D_out[:, :depth], I_out[:, :depth] = D, I
+    return D_out, I_out

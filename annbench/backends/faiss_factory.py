@@ -1,0 +1,109 @@
+"""Any faiss index named by an index_factory string ("IVF1024,PQ64x4fs,RFlat", "HNSW32", ...).
+
+Search parameters are one faiss ParameterSpace string ("nprobe=8,efSearch=64"),
+so every knob faiss exposes can be swept without a backend of its own.
+Parameters a string does not name keep their last value (faiss has no reset).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import faiss
+import numpy as np
+
+from annbench.backends.faiss_common import (check_device, faiss_message, index_bytes, metric_type,
+                                            search_capped, set_threads, with_defaults)
+from annbench.errors import UserError
+
+# check_params is not told d, so the string is tried at dimensions that most
+# sub-quantizer counts divide (960 = 2^6*3*5, 1536 = 2^9*3); only a string that
+# fails at all of them is refused there. __init__ checks again with the real d.
+PROBE_DIMS = (960, 1536)
+
+
+class Factory:
+    name: ClassVar[str] = "faiss"
+    metrics: ClassVar[tuple[str, ...]] = ("angular", "euclidean")
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    build_params: ClassVar[dict[str, Any]] = {"factory": "IVF1024,Flat"}
+    search_params: ClassVar[dict[str, Any]] = {"params": ""}
+
+    def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
+        check_device(type(self), device)
+        params, _ = with_defaults(type(self), build, {})
+        set_threads(threads)
+        self.index = _make(d, params["factory"], metric_type(metric))
+        self._bytes: int | None = None
+
+    @classmethod
+    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+        build, search = with_defaults(cls, build, search)
+        errors = []
+        for d in PROBE_DIMS:
+            try:
+                index = _make(d, build["factory"], faiss.METRIC_L2)
+                break
+            except UserError as exc:
+                errors.append(exc)
+        else:
+            raise errors[0]
+        _set_params(index, search["params"])
+        ivf = _ivf_of(index)
+        if ivf is not None and ivf.nlist > nb:
+            raise UserError(f"faiss: nlist={ivf.nlist} in {build['factory']!r} exceeds the base size {nb}")
+        if ivf is not None and ivf.nprobe > ivf.nlist:
+            raise UserError(f"faiss: nprobe={ivf.nprobe} exceeds nlist={ivf.nlist}")
+
+    def train(self, xt: np.ndarray) -> None:
+        if not self.index.is_trained:
+            try:
+                self.index.train(xt)
+            except RuntimeError as exc:
+                raise UserError(f"faiss: training failed: {faiss_message(exc)}") from None
+            self._bytes = None
+
+    def add(self, xb: np.ndarray) -> None:
+        self.index.add(xb)
+        self._bytes = None
+
+    def set_search_params(self, **params: Any) -> None:
+        _, search = with_defaults(type(self), {}, params)
+        _set_params(self.index, search["params"])
+
+    def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return search_capped(self.index, xq, k)
+
+    def stats(self) -> dict:
+        if self._bytes is None:
+            self._bytes = index_bytes(self.index)
+        # Inverted lists and HNSW graphs (including an HNSW coarse quantizer) each count their own.
+        ndis = faiss.cvar.indexIVF_stats.ndis + faiss.cvar.hnsw_stats.ndis
+        return {"index_bytes": self._bytes, "ndis": int(ndis)}
+
+
+def _make(d: int, factory: Any, metric: int) -> faiss.Index:
+    if not isinstance(factory, str) or not factory.strip():
+        raise UserError(f"faiss: factory must be a non-empty index_factory string, got {factory!r}")
+    try:
+        return faiss.index_factory(d, factory, metric)
+    except RuntimeError as exc:
+        raise UserError(f"faiss: bad factory string {factory!r}: {faiss_message(exc)}") from None
+
+
+def _set_params(index: faiss.Index, params: Any) -> None:
+    if not isinstance(params, str):
+        raise UserError(f"faiss: params must be a ParameterSpace string such as 'nprobe=8', got {params!r}")
+    if not params.strip():
+        return
+    try:
+        faiss.ParameterSpace().set_index_parameters(index, params)
+    except RuntimeError as exc:
+        raise UserError(f"faiss: bad search parameters {params!r}: {faiss_message(exc)}") from None
+
+
+def _ivf_of(index: faiss.Index) -> faiss.IndexIVF | None:
+    try:
+        return faiss.extract_index_ivf(index)
+    except RuntimeError:
+        return None

@@ -1,0 +1,50 @@
+"""Exact search (faiss IndexFlat): the reference every other index is compared with."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import faiss
+import numpy as np
+
+from annbench.backends.faiss_common import check_device, index_bytes, metric_type, set_threads, with_defaults
+
+
+class Flat:
+    name: ClassVar[str] = "flat"
+    metrics: ClassVar[tuple[str, ...]] = ("angular", "euclidean")
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    build_params: ClassVar[dict[str, Any]] = {}
+    search_params: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
+        check_device(type(self), device)
+        self.check_params(build, {}, nb=1)
+        set_threads(threads)
+        self.index = faiss.IndexFlat(d, metric_type(metric))
+        self._ndis = 0
+        self._bytes: int | None = None
+
+    @classmethod
+    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+        with_defaults(cls, build, search)
+
+    def train(self, xt: np.ndarray) -> None:
+        pass
+
+    def add(self, xb: np.ndarray) -> None:
+        self.index.add(xb)
+        self._bytes = None
+
+    def set_search_params(self, **params: Any) -> None:
+        self.check_params({}, params, self.index.ntotal)
+
+    def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        D, I = self.index.search(xq, k)
+        self._ndis += len(xq) * self.index.ntotal  # brute force: every query meets every vector
+        return D, I
+
+    def stats(self) -> dict:
+        if self._bytes is None:
+            self._bytes = index_bytes(self.index)
+        return {"index_bytes": self._bytes, "ndis": self._ndis}

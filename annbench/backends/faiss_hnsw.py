@@ -1,0 +1,56 @@
+"""faiss's HNSW graph over the raw vectors (IndexHNSWFlat)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import faiss
+import numpy as np
+
+from annbench.backends.faiss_common import (check_device, index_bytes, metric_type, require_int,
+                                            set_threads, with_defaults)
+
+
+class HNSW:
+    name: ClassVar[str] = "hnsw"
+    metrics: ClassVar[tuple[str, ...]] = ("angular", "euclidean")
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    build_params: ClassVar[dict[str, Any]] = {"M": 32, "ef_construction": 200}
+    search_params: ClassVar[dict[str, Any]] = {"ef": 64}
+
+    def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
+        cls = type(self)
+        check_device(cls, device)
+        params, search = with_defaults(cls, build, {})
+        self.check_params(params, search, nb=1)
+        set_threads(threads)
+        self.index = faiss.IndexHNSWFlat(d, params["M"], metric_type(metric))
+        self.index.hnsw.efConstruction = params["ef_construction"]
+        self.index.hnsw.efSearch = search["ef"]
+        self._bytes: int | None = None
+
+    @classmethod
+    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+        build, search = with_defaults(cls, build, search)
+        for key, value in (*build.items(), *search.items()):
+            require_int(cls, key, value)
+
+    def train(self, xt: np.ndarray) -> None:
+        pass
+
+    def add(self, xb: np.ndarray) -> None:
+        self.index.add(xb)
+        self._bytes = None
+
+    def set_search_params(self, **params: Any) -> None:
+        _, search = with_defaults(type(self), {}, params)
+        # faiss searches with max(ef, k): an ef below k behaves as ef = k.
+        self.index.hnsw.efSearch = require_int(type(self), "ef", search["ef"])
+
+    def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.index.search(xq, k)
+
+    def stats(self) -> dict:
+        if self._bytes is None:
+            self._bytes = index_bytes(self.index)
+        return {"index_bytes": self._bytes, "ndis": int(faiss.cvar.hnsw_stats.ndis)}

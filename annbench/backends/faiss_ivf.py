@@ -1,0 +1,96 @@
+"""Inverted-file indexes: k-means cells, a query scans the ``nprobe`` nearest cells.
+
+IVFFlat stores the vectors as they are; IVFSQ8 stores one byte per dimension
+(4x smaller, with a small loss of ranking precision).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import faiss
+import numpy as np
+
+from annbench.backends.faiss_common import (check_device, index_bytes, metric_type, require_int,
+                                            set_threads, with_defaults)
+from annbench.errors import UserError
+
+
+def check_ivf(cls: type, build: dict, search: dict, nb: int) -> None:
+    """The rules every IVF shares: a cell needs a vector, and a query cannot scan more cells than exist."""
+    nlist = require_int(cls, "nlist", build["nlist"])
+    nprobe = require_int(cls, "nprobe", search["nprobe"])
+    if nlist > nb:
+        raise UserError(f"{cls.name}: nlist={nlist} exceeds the base size {nb} (k-means needs a vector per cell)")
+    if nprobe > nlist:
+        raise UserError(f"{cls.name}: nprobe={nprobe} exceeds nlist={nlist}")
+
+
+def check_training(cls: type, n: int, centroids: int) -> None:
+    if n < centroids:
+        raise UserError(f"{cls.name}: {n} training vectors cannot make {centroids} centroids")
+
+
+class _IVF:
+    """All but the storage of the vectors in the cells, which ``_make`` chooses."""
+
+    name: ClassVar[str]
+    metrics: ClassVar[tuple[str, ...]] = ("angular", "euclidean")
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    build_params: ClassVar[dict[str, Any]] = {"nlist": 1024}
+    search_params: ClassVar[dict[str, Any]] = {"nprobe": 1}
+
+    def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
+        check_device(type(self), device)
+        params, _ = with_defaults(type(self), build, {})
+        set_threads(threads)
+        self.nlist = require_int(type(self), "nlist", params["nlist"])
+        # The quantizer compares with the same metric; for inner product faiss trains spherical k-means.
+        self.quantizer = faiss.IndexFlat(d, metric_type(metric))
+        self.index = self._make(d, metric_type(metric))
+        self.index.nprobe = self.search_params["nprobe"]
+        self._bytes: int | None = None
+
+    def _make(self, d: int, metric: int) -> faiss.IndexIVF:
+        raise NotImplementedError
+
+    @classmethod
+    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+        check_ivf(cls, *with_defaults(cls, build, search), nb)
+
+    def train(self, xt: np.ndarray) -> None:
+        check_training(type(self), len(xt), self.nlist)
+        self.index.train(xt)
+        self._bytes = None
+
+    def add(self, xb: np.ndarray) -> None:
+        self.index.add(xb)
+        self._bytes = None
+
+    def set_search_params(self, **params: Any) -> None:
+        _, search = with_defaults(type(self), {}, params)
+        check_ivf(type(self), {"nlist": self.nlist}, search, nb=self.nlist)
+        self.index.nprobe = search["nprobe"]
+
+    def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.index.search(xq, k)
+
+    def stats(self) -> dict:
+        if self._bytes is None:
+            self._bytes = index_bytes(self.index)
+        # faiss's counter is process-wide and cumulative: the runner takes differences.
+        return {"index_bytes": self._bytes, "ndis": int(faiss.cvar.indexIVF_stats.ndis)}
+
+
+class IVFFlat(_IVF):
+    name: ClassVar[str] = "ivf_flat"
+
+    def _make(self, d: int, metric: int) -> faiss.IndexIVF:
+        return faiss.IndexIVFFlat(self.quantizer, d, self.nlist, metric)
+
+
+class IVFSQ8(_IVF):
+    name: ClassVar[str] = "ivf_sq8"
+
+    def _make(self, d: int, metric: int) -> faiss.IndexIVF:
+        return faiss.IndexIVFScalarQuantizer(self.quantizer, d, self.nlist, faiss.ScalarQuantizer.QT_8bit, metric)

@@ -1,0 +1,79 @@
+"""USearch's HNSW graph over 1-bit vectors (dtype "b1"), by Tanimoto or Hamming distance.
+
+USearch is the one library here with a graph index for Tanimoto on bit
+vectors (faiss's binary HNSW knows only Hamming); the Hamming variant makes a
+like-for-like comparison with ``bin_hnsw``. USearch returns fewer than k
+matches when the graph reaches fewer: ``counts`` says how many, the rest is -1.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from annbench.backends.binary_common import RERANK, as_result, check_binary, check_search
+from annbench.backends.faiss_common import check_device, require_int, with_defaults
+from annbench.data.bits import require_codes
+
+
+class _USearchBits:
+    name: ClassVar[str]
+    metrics: ClassVar[tuple[str, ...]]
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    build_params: ClassVar[dict[str, Any]] = {"connectivity": 16, "expansion_add": 128}
+    search_params: ClassVar[dict[str, Any]] = {"expansion_search": 64, **RERANK}
+    library_metric: ClassVar[str]
+
+    def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
+        from usearch.index import Index
+
+        check_device(type(self), device)
+        self.nbytes = check_binary(type(self), d, metric)
+        params, search = with_defaults(type(self), build, {})
+        self.check_params(params, search, nb=1)
+        self.threads = threads
+        self.index = Index(ndim=d, metric=self.library_metric, dtype="b1", **params,
+                           expansion_search=search["expansion_search"])
+        self._ndis = 0
+
+    @classmethod
+    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+        build, _ = with_defaults(cls, build, {})
+        for key, value in build.items():
+            require_int(cls, key, value)
+        check_search(cls, search)
+
+    def train(self, xt: np.ndarray) -> None:
+        pass
+
+    def add(self, xb: np.ndarray) -> None:
+        xb = require_codes(xb, self.name, self.nbytes)
+        start = len(self.index)
+        self.index.add(np.arange(start, start + len(xb), dtype=np.uint64), xb, threads=self.threads)
+
+    def set_search_params(self, **params: Any) -> None:
+        self.index.expansion_search = check_search(type(self), params)["expansion_search"]
+
+    def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        m = self.index.search(require_codes(xq, self.name, self.nbytes), k, threads=self.threads)
+        keys = np.atleast_2d(m.keys).astype(np.int64)
+        counts = np.atleast_1d(m.counts if hasattr(m, "counts") else m.count)  # one query: Matches, not Batch
+        keys[np.arange(keys.shape[1])[None, :] >= counts[:, None]] = -1
+        self._ndis += int(m.computed_distances)
+        return as_result(np.atleast_2d(m.distances), keys)
+
+    def stats(self) -> dict:
+        return {"index_bytes": int(self.index.serialized_length), "ndis": self._ndis}
+
+
+class USearchTanimoto(_USearchBits):
+    name: ClassVar[str] = "usearch_tanimoto"
+    metrics: ClassVar[tuple[str, ...]] = ("jaccard",)
+    library_metric: ClassVar[str] = "tanimoto"
+
+
+class USearchHamming(_USearchBits):
+    name: ClassVar[str] = "usearch_hamming"
+    metrics: ClassVar[tuple[str, ...]] = ("hamming",)
+    library_metric: ClassVar[str] = "hamming"

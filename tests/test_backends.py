@@ -1,0 +1,292 @@
+"""The contract every registered float-vector backend keeps, and its recall at its most accurate setting.
+
+Data: tiny Gaussian sets for the contract, then three realistic sets for recall:
+real CLIP text-to-image (cross-modal, near-ties common), a CLIP-like synthetic
+set, and SIFT under L2.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import SHARED, brute_force
+
+from annbench.backends import registry
+from annbench.data.synth import sample_clip_synth
+from annbench.errors import UserError
+from annbench.groundtruth import exact_knn
+from annbench.metrics import distances_of, recall_strict
+
+METRICS = ("angular", "euclidean")
+K = 10
+
+
+def float_backends() -> list[str]:
+    """Every registered backend that searches float vectors (binary-code ones have their own tests)."""
+    names = []
+    for name in registry.names():
+        try:
+            metrics = registry.get(name).metrics
+        except UserError:  # its library is missing: keep it, so that the test reports the skip
+            metrics = METRICS
+        if set(metrics) & set(METRICS):
+            names.append(name)
+    return names
+
+
+NAMES = float_backends()
+
+
+def accurate(name: str, nb: int, d: int) -> tuple[dict, dict]:
+    """The most accurate setting that stays fast at test sizes (exhaustive where the index allows)."""
+    nlist = 8 if nb < 1000 else 32
+    graph = ({"M": 16, "ef_construction": 100}, {"ef": 200})
+    return {
+        "ivf_flat": ({"nlist": nlist}, {"nprobe": nlist}),
+        "ivf_sq8": ({"nlist": nlist}, {"nprobe": nlist}),
+        "ivf_pq": ({"nlist": nlist, "m": d // 8, "nbits": 4 if nb < 256 else 5, "k_factor": 50}, {"nprobe": nlist}),
+        "hnsw": graph,
+        "hnswlib": graph,
+        "nsg": ({"R": 32}, {"search_L": min(200, nb)}),
+        "faiss": ({"factory": f"IVF{nlist},Flat"}, {"params": f"nprobe={nlist}"}),
+        "annoy": ({"n_trees": 20}, {"search_k": 20 * nb}),
+    }.get(name, ({}, {}))
+
+
+def backend_class(name: str):
+    try:
+        cls = registry.get(name)
+    except UserError as exc:  # an optional library that is not installed
+        pytest.skip(str(exc))
+    if "cpu" not in cls.devices:
+        pytest.skip(f"{name} needs a GPU")
+    return cls
+
+
+def build(name: str, xb: np.ndarray, metric: str, settings: tuple[dict, dict] | None = None):
+    cls = backend_class(name)
+    build_params, search_params = settings or accurate(name, len(xb), xb.shape[1])
+    cls.check_params(build_params, search_params, len(xb))
+    index = cls(xb.shape[1], metric, "cpu", 2, **build_params)
+    index.train(xb)
+    index.add(xb)
+    index.set_search_params(**search_params)
+    return index
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def gaussian(n: int, d: int, seed: int, metric: str) -> np.ndarray:
+    x = np.random.default_rng(seed).standard_normal((n, d)).astype(np.float32)
+    return unit(x) if metric == "angular" else x
+
+
+def recall(name: str, xb: np.ndarray, xq: np.ndarray, metric: str) -> float:
+    _, gt_I = exact_knn(xb, xq, K, metric)
+    _, I = build(name, xb, metric).search(xq, K)
+    return float(recall_strict(I, gt_I, K).mean())
+
+
+# -- the contract ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("metric", METRICS)
+@pytest.mark.parametrize("name", NAMES)
+def test_output_contract(name, metric):
+    xb, xq = gaussian(300, 32, 0, metric), gaussian(20, 32, 1, metric)
+    D, I = build(name, xb, metric).search(xq, K)
+    assert D.shape == I.shape == (20, K)
+    assert D.dtype == np.float32 and I.dtype == np.int64
+    assert ((I >= 0) & (I < len(xb))).all()
+    assert all(len(set(row)) == K for row in I.tolist())
+    steps = np.diff(D, axis=1)
+    assert (steps >= 0).all() or (steps <= 0).all(), "library distances are not best first"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_pads_with_minus_one_past_the_base(name):
+    nb = 40
+    xb, xq = gaussian(nb, 32, 0, "angular"), gaussian(5, 32, 1, "angular")
+    D, I = build(name, xb, "angular").search(xq, nb + 10)
+    assert D.shape == I.shape == (5, nb + 10) and I.dtype == np.int64
+    assert (I[:, nb:] == -1).all()
+    assert ((I >= -1) & (I < nb)).all()
+    for row in I.tolist():
+        found = [i for i in row if i >= 0]
+        assert row[:len(found)] == found, "padding must follow the results"
+        assert len(set(found)) == len(found)
+
+
+@pytest.mark.parametrize("metric", METRICS)
+def test_flat_is_exact(metric, unit_data):
+    xb, xq = unit_data
+    if metric == "euclidean":
+        xb, xq = xb * 3.0, xq * 3.0
+    ref_D, ref_I = brute_force(xb, xq, K, metric)
+    _, I = build("flat", xb, metric).search(xq, K)
+    assert recall_strict(I, ref_I, K).min() == 1.0
+    dist = distances_of(xb, xq, I, metric)
+    assert (np.diff(dist, axis=1) >= -1e-9).all()
+    np.testing.assert_allclose(dist, ref_D, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_stats_report_size_and_growing_counters(name):
+    xb, xq = gaussian(300, 32, 0, "angular"), gaussian(20, 32, 1, "angular")
+    index = build(name, xb, "angular")
+    before = index.stats()
+    index.search(xq, K)
+    after = index.stats()
+    assert isinstance(before["index_bytes"], int) and before["index_bytes"] >= xb.nbytes // 8
+    assert after["index_bytes"] == before["index_bytes"]
+    for key, value in after.items():
+        assert value >= before[key], key
+    if "ndis" in after:
+        assert after["ndis"] > before["ndis"]
+
+
+def test_ivf_pq_k_factor_reranks_exactly():
+    xb, xq = gaussian(2000, 32, 0, "angular"), gaussian(30, 32, 1, "angular")
+    D0, I0 = build("ivf_pq", xb, "angular", ({"nlist": 8, "m": 4, "nbits": 6, "k_factor": 0}, {"nprobe": 8})).search(xq, K)
+    D1, I1 = build("ivf_pq", xb, "angular", ({"nlist": 8, "m": 4, "nbits": 6, "k_factor": 50}, {"nprobe": 8})).search(xq, K)
+
+    def exact(I):
+        return (xq[:, None, :] * xb[I]).sum(-1)
+
+    np.testing.assert_allclose(D1, exact(I1), atol=1e-5)  # re-ranked: the true inner products
+    assert np.abs(D0 - exact(I0)).max() > 1e-3            # PQ codes alone: approximate
+    _, gt_I = brute_force(xb, xq, K, "angular")
+    assert recall_strict(I1, gt_I, K).mean() > recall_strict(I0, gt_I, K).mean()
+
+
+@pytest.mark.parametrize("factory,params", [("HNSW16", "efSearch=128"), ("IVF8,PQ8x4fs,RFlat", "nprobe=8,k_factor_rf=64")])
+def test_factory_passes_parameter_strings(factory, params, unit_data):
+    xb, xq = unit_data
+    _, gt_I = brute_force(xb, xq, K, "angular")
+    _, I = build("faiss", xb, "angular", ({"factory": factory}, {"params": params})).search(xq, K)
+    assert recall_strict(I, gt_I, K).mean() >= 0.95
+
+
+def test_faiss_backends_set_the_thread_count():
+    import faiss
+
+    previous = faiss.omp_get_max_threads()
+    try:
+        for name in ("flat", "ivf_flat", "hnsw", "nsg", "faiss"):
+            backend_class(name)(16, "angular", "cpu", 1)
+            assert faiss.omp_get_max_threads() == 1, name
+            faiss.omp_set_num_threads(previous)
+    finally:
+        faiss.omp_set_num_threads(previous)
+
+
+# -- refusals --------------------------------------------------------------------
+
+BAD_PARAMS = [
+    ("ivf_flat", {"nlist": 16}, {"nprobe": 17}, 1000),
+    ("ivf_flat", {"nlist": 2000}, {"nprobe": 1}, 1000),
+    ("ivf_sq8", {"nlist": 16}, {"nprobe": 32}, 1000),
+    ("ivf_sq8", {"nlist": 0}, {"nprobe": 1}, 1000),
+    ("ivf_pq", {"nlist": 16}, {"nprobe": 17}, 1000),
+    ("ivf_pq", {"nbits": 12}, {}, 1000),
+    ("ivf_pq", {"k_factor": -1}, {}, 100_000),
+    ("hnsw", {"M": 0}, {}, 1000),
+    ("hnsw", {}, {"ef": "64"}, 1000),
+    ("hnswlib", {}, {"ef": 0}, 1000),
+    ("hnswlib", {"ef_construction": 2.5}, {}, 1000),
+    ("nsg", {}, {"search_L": 2000}, 1000),
+    ("annoy", {"n_trees": 0}, {}, 1000),
+    ("annoy", {}, {"search_k": 0}, 1000),
+    ("faiss", {"factory": "IVF16,Fltat"}, {}, 1000),
+    ("faiss", {"factory": "IVF2048,Flat"}, {}, 1000),
+    ("faiss", {"factory": "IVF16,Flat"}, {"params": "nprobe=32"}, 1000),
+    ("faiss", {"factory": "HNSW32"}, {"params": "nprobe=8"}, 1000),
+    ("faiss", {"factory": "HNSW32"}, {"params": "efSearch"}, 1000),
+]
+
+
+@pytest.mark.parametrize("name,build_params,search_params,nb", BAD_PARAMS)
+def test_check_params_refuses_impossible_settings(name, build_params, search_params, nb):
+    cls = backend_class(name)
+    with pytest.raises(UserError) as err:
+        cls.check_params(build_params, search_params, nb)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unknown_parameter_and_device_are_user_errors(name):
+    cls = backend_class(name)
+    with pytest.raises(UserError):
+        cls.check_params({"no_such_param": 1}, {}, 1000)
+    with pytest.raises(UserError):
+        cls(32, "angular", "tpu", 1)
+    with pytest.raises(UserError):
+        cls(32, "hamming", "cpu", 1)
+
+
+def test_defaults_pass_their_own_check():
+    for name in NAMES:
+        cls = backend_class(name)
+        cls.check_params(dict(cls.build_params), dict(cls.search_params), 1_000_000)
+
+
+def test_ivf_pq_refuses_a_dimension_that_m_does_not_divide():
+    with pytest.raises(UserError, match="multiple of m=64"):
+        backend_class("ivf_pq")(100, "angular", "cpu", 1)
+
+
+def test_faiss_factory_error_is_one_line_from_faiss():
+    with pytest.raises(UserError) as err:
+        backend_class("faiss")(100, "angular", "cpu", 1, factory="PQ64")
+    assert "\n" not in str(err.value) and "multiple" in str(err.value) and ".cpp" not in str(err.value)
+
+
+# -- recall at the most accurate setting ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def text_to_image(clip_arrays):
+    """Real cross-modal search: 1000 Flickr8k images, 2148 class-name texts as queries."""
+    return unit(clip_arrays["images"]), unit(clip_arrays["texts"])
+
+
+@pytest.fixture(scope="module")
+def clip_synth():
+    xb, xq_text, xq_image = sample_clip_synth(3000, 100, 64, 0)
+    return xb, np.vstack([xq_text, xq_image])
+
+
+@pytest.fixture(scope="module")
+def sift():
+    """SIFT under L2: 4900 descriptors as base, 100 held out plus the 3 shipped queries."""
+    folder = SHARED / "sift-5k"
+    if not (folder / "sift-dataset-5k.tsv").exists():
+        pytest.skip(f"SIFT data not found in {folder}")
+    rows = np.loadtxt(folder / "sift-dataset-5k.tsv", delimiter="\t", dtype=np.float32)[:, :128]  # last column: id
+    queries = np.loadtxt(folder / "sift-query-3.tsv", delimiter="\t", dtype=np.float32, ndmin=2)
+    return rows[:4900], np.vstack([rows[4900:], queries])
+
+
+def floor(name: str) -> float:
+    return 1.0 if name == "flat" else 0.95  # exact search must find every true neighbour
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_recall_text_to_image(name, text_to_image):
+    xb, xq = text_to_image
+    assert recall(name, xb, xq, "angular") >= floor(name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_recall_clip_synth(name, clip_synth):
+    xb, xq = clip_synth
+    assert recall(name, xb, xq, "angular") >= floor(name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_recall_sift_euclidean(name, sift):
+    xb, xq = sift
+    assert recall(name, xb, xq, "euclidean") >= floor(name)
