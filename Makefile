@@ -4,6 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DATASET ?= clip-synth
+# make bench's default dataset is sized to finish in about 5 minutes on 2 cores; BENCH_N=100000 for the full default
+BENCH_N ?= 30000
 BENCH_CONFIG ?= annbench/configs/bench.yaml
 RESULTS ?= results/bench
 
@@ -29,7 +31,7 @@ test: $(STAMP) browser
 	$(PY) -m pytest -q
 
 datasets/$(DATASET).hdf5: | $(STAMP)
-	$(PY) -m annbench datasets make clip-synth
+	$(PY) -m annbench datasets make clip-synth --n $(BENCH_N)
 
 bench: $(STAMP) datasets/$(DATASET).hdf5
 	$(PY) -m annbench sweep --config $(BENCH_CONFIG) --results $(RESULTS)

@@ -12,14 +12,15 @@ def run(args) -> int:
     from annbench.backends import registry
     from annbench.errors import UserError
 
-    print(f"{'index':10} {'metrics':22} {'devices':9} {'build parameters':44} search parameters")
+    width = max(len(n) for n in registry.names()) + 1
+    print(f"{'index':{width}} {'metrics':18} {'devices':9} {'build parameters':48} search parameters")
     for name in registry.names():
         try:
             cls = registry.get(name)
         except UserError as exc:
-            print(f"{name:10} unavailable: {exc}")
+            print(f"{name:{width}} unavailable: {exc}")
             continue
         build = ", ".join(f"{k}={v!r}" for k, v in cls.build_params.items()) or "-"
         search = ", ".join(f"{k}={v!r}" for k, v in cls.search_params.items()) or "-"
-        print(f"{name:10} {','.join(cls.metrics):22} {','.join(cls.devices):9} {build:44} {search}")
+        print(f"{name:{width}} {','.join(cls.metrics):18} {','.join(cls.devices):9} {build:48} {search}")
     return 0
