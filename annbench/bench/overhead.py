@@ -19,7 +19,7 @@ from annbench.data.hdf5io import read_dataset
 from annbench.runner.timing import batches, measure
 
 CASES = {  # backend, build params, search params, the bare library call
-    "ivf_flat": ({"nlist": 1024}, {"nprobe": 16}, lambda b: b.index.search),
+    "ivf_flat": ({"nlist": 256}, {"nprobe": 16}, lambda b: b.index.search),
     "hnswlib": ({"M": 16, "ef_construction": 100}, {"ef": 64}, lambda b: b.index.knn_query),
 }
 
