@@ -43,6 +43,12 @@ def require_int(cls: type, key: str, value: object, low: int = 1) -> int:
     return int(value)
 
 
+def require_ints(cls: type, build: dict, search: dict) -> None:
+    """For indexes whose every parameter is a positive integer (graph sizes, beam widths)."""
+    for key, value in (*build.items(), *search.items()):
+        require_int(cls, key, value)
+
+
 def set_threads(threads: int) -> None:
     """faiss's OpenMP pool is process-wide: the index made last sets it for all."""
     if threads < 1:

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-from annbench.backends.faiss_common import (check_device, index_bytes, metric_type, require_int,
+from annbench.backends.faiss_common import (check_device, index_bytes, metric_type, require_int, require_ints,
                                             set_threads, with_defaults)
 
 
@@ -31,9 +31,7 @@ class HNSW:
 
     @classmethod
     def check_params(cls, build: dict, search: dict, nb: int) -> None:
-        build, search = with_defaults(cls, build, search)
-        for key, value in (*build.items(), *search.items()):
-            require_int(cls, key, value)
+        require_ints(cls, *with_defaults(cls, build, search))
 
     def train(self, xt: np.ndarray) -> None:
         pass

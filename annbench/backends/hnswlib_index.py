@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import hnswlib
 import numpy as np
 
-from annbench.backends.faiss_common import check_device, require_int, with_defaults
+from annbench.backends.faiss_common import check_device, require_int, require_ints, with_defaults
 from annbench.errors import UserError
 
 _SPACES = {"angular": "ip", "euclidean": "l2"}  # "ip" distance is 1 - <q, x>: best first, ascending
@@ -38,9 +38,7 @@ class HnswLib:
 
     @classmethod
     def check_params(cls, build: dict, search: dict, nb: int) -> None:
-        build, search = with_defaults(cls, build, search)
-        for key, value in (*build.items(), *search.items()):
-            require_int(cls, key, value)
+        require_ints(cls, *with_defaults(cls, build, search))
 
     def train(self, xt: np.ndarray) -> None:
         pass
