@@ -9,7 +9,7 @@ BENCH_N ?= 30000
 BENCH_CONFIG ?= annbench/configs/bench.yaml
 RESULTS ?= results/bench
 
-.PHONY: all install test bench bench-overhead bench-groundtruth report browser clean
+.PHONY: all install test bench bench-binary bench-overhead bench-groundtruth report browser clean
 
 all: test
 
@@ -37,6 +37,24 @@ bench: $(STAMP) datasets/$(DATASET).hdf5
 	$(PY) -m annbench sweep --config $(BENCH_CONFIG) --results $(RESULTS)
 	$(PY) -m annbench summary --results $(RESULTS)
 	$(PY) -m annbench report --results $(RESULTS) --out reports/bench
+
+# make bench-binary: binary backends on sign (512-bit) and ITQ (256-bit) codes of the default dataset,
+# summarised and reported beside make bench's float results (when there are some) on one float-truth axis.
+BINARY_CONFIG ?= annbench/configs/binary.yaml
+BINARY_RESULTS ?= results/binary
+BENCH_RESULTS_IF_ANY = $(if $(wildcard $(RESULTS)/records),--results $(RESULTS))
+
+datasets/$(DATASET)-sign512.hdf5: datasets/$(DATASET).hdf5
+	$(PY) -m annbench datasets binarize $(DATASET) --method sign --bits 512 --force
+
+datasets/$(DATASET)-itq256.hdf5: datasets/$(DATASET).hdf5
+	$(PY) -m annbench datasets binarize $(DATASET) --method itq --bits 256 --force
+
+bench-binary: $(STAMP) datasets/$(DATASET)-sign512.hdf5 datasets/$(DATASET)-itq256.hdf5
+	$(PY) -m annbench sweep --config $(BINARY_CONFIG) --dataset $(DATASET)-sign512 --results $(BINARY_RESULTS)
+	$(PY) -m annbench sweep --config $(BINARY_CONFIG) --dataset $(DATASET)-itq256 --results $(BINARY_RESULTS)
+	$(PY) -m annbench summary $(BENCH_RESULTS_IF_ANY) --results $(BINARY_RESULTS)
+	$(PY) -m annbench report $(BENCH_RESULTS_IF_ANY) --results $(BINARY_RESULTS) --out reports/binary
 
 bench-overhead: $(STAMP) datasets/$(DATASET).hdf5
 	$(PY) -m annbench.bench.overhead --dataset $(DATASET)

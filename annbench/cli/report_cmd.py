@@ -7,7 +7,7 @@ from pathlib import Path
 
 from annbench.errors import UserError
 
-RECALLS = ("recall_ties", "recall", "recall_eps")
+RECALLS = ("recall_ties", "recall", "recall_eps", "recall_float_ties", "recall_float")
 
 
 def add_parser(sub) -> None:
@@ -17,7 +17,8 @@ def add_parser(sub) -> None:
                    help="results directory; repeat to combine several (default: results/bench)")
     p.add_argument("--out", metavar="DIR", help="report folder (default: reports/<name of the first results dir>)")
     p.add_argument("--recall", default="recall_ties", choices=RECALLS,
-                   help="recall column used in charts and recommendations (default: recall_ties, tie-aware)")
+                   help="recall column used in charts and recommendations (default: recall_ties, tie-aware; "
+                        "recall_float*: binary codes judged by their parent's float truth)")
     p.add_argument("--format", dest="image_format", default="png", choices=("png", "svg"),
                    help="file format of the chart images beside the page (default: png)")
     p.add_argument("--datasets", action="append", default=[], metavar="DIR",

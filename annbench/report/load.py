@@ -17,14 +17,17 @@ from annbench.errors import UserError
 from annbench.results.frame import load_results
 from annbench.results.store import ResultStore
 
-RECALL_COLUMNS = ("recall_ties", "recall", "recall_eps")
+RECALL_COLUMNS = ("recall_ties", "recall", "recall_eps", "recall_float_ties", "recall_float")
 NUMERIC = (
-    "recall", "recall_ties", "recall_eps", "qps", "batch_p50_ms", "batch_p95_ms", "batch_p99_ms",
+    "recall", "recall_ties", "recall_eps", "recall_float", "recall_float_ties",
+    "qps", "batch_p50_ms", "batch_p95_ms", "batch_p99_ms",
     "train_s", "add_s", "build_s", "index_bytes", "memory_bytes", "ndis_per_query",
     "distance_compute_blas_threshold", "nq", "k", "nb", "d", "n_queries", "threads",
+    "bytes_per_vector", "rerank_bytes_per_vector",
 )
 TEXT = ("dataset", "query_set", "modality", "metric", "index", "device", "status", "reason",
-        "neighbors_file", "dataset_path", "run_id", "id", "build_label", "search_label", "results_dir")
+        "neighbors_file", "dataset_path", "run_id", "id", "build_label", "search_label", "results_dir",
+        "point_type", "parent_dataset")
 
 
 @dataclass

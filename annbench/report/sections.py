@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from annbench.report import buildcost, scaling, spec, tradeoff
+from annbench.report import binary, buildcost, scaling, spec, tradeoff
 from annbench.report.recommend import best_per_target
 
 
@@ -68,6 +68,7 @@ def build_sections(ok: pd.DataFrame, recall_col: str, colors: dict[str, str]) ->
     ok = ok[ok[recall_col].notna() & ok["qps"].notna() & ok["nq"].notna()]
     used: set[str] = set()
     out = []
+    combined = binary.combined_rows(ok)
     for dataset, query_set, k in _group_keys(ok):
         rows = ok[(ok["dataset"] == dataset) & (ok["query_set"] == query_set)]
         if k is not None:
@@ -75,6 +76,8 @@ def build_sections(ok: pd.DataFrame, recall_col: str, colors: dict[str, str]) ->
         anchor = _unique(spec.slug(f"{dataset}-{query_set}" + (f"-k{k}" if k is not None else "")), used)
         sec = Section(dataset, query_set, k, anchor, rows)
         sec.charts = _section_charts(sec, recall_col, colors)
+        at = len(sec.nqs)  # after the recall vs QPS charts
+        sec.charts[at:at] = binary.section_charts(combined, dataset, query_set, k, colors, anchor)
         sec.best = {nq: best_per_target(rows[rows["nq"] == nq], recall_col) for nq in sec.nqs}
         out.append(sec)
     return out

@@ -18,7 +18,9 @@ import pandas as pd
 from annbench.report import fmt
 from annbench.report.recommend import series_name
 
-RECALL_NAMES = {"recall_ties": "recall (tie-aware)", "recall": "recall (strict)", "recall_eps": "recall (distance ε)"}
+RECALL_NAMES = {"recall_ties": "recall (tie-aware)", "recall": "recall (strict)", "recall_eps": "recall (distance ε)",
+                "recall_float_ties": "recall (float truth, tie-aware)", "recall_float": "recall (float truth, strict)"}
+FLOAT_TRUTH_NAMES = ("recall_float_ties", "recall_float")  # shown for binary points (a float point's equal its own)
 
 
 def axis(label: str, log: bool = False, categories: list[str] | None = None, top: float | None = None) -> dict:
@@ -57,7 +59,9 @@ def point_info(row: pd.Series, recall_col: str) -> list[list[str]]:
         ("threads", fmt.number(row["threads"])),
         (RECALL_NAMES[recall_col], fmt.recall(row[recall_col])),
     ]
-    pairs += [(RECALL_NAMES[c], fmt.recall(row[c])) for c in RECALL_NAMES if c != recall_col]
+    binary = row.get("point_type") == "bit"
+    pairs += [(RECALL_NAMES[c], fmt.recall(row[c])) for c in RECALL_NAMES
+              if c != recall_col and (binary or c not in FLOAT_TRUTH_NAMES)]
     pairs += [
         ("QPS", fmt.qps(row["qps"])),
         ("batch ms p50/p95/p99", "/".join(fmt.ms(row[c]) for c in ("batch_p50_ms", "batch_p95_ms", "batch_p99_ms"))),

@@ -100,6 +100,7 @@ def _raw_columns(recall_col: str) -> list[tuple[str, str, Callable]]:
             + [("qps", "QPS", fmt.qps), ("batch_p50_ms", "p50 ms", fmt.ms), ("batch_p95_ms", "p95 ms", fmt.ms),
                ("batch_p99_ms", "p99 ms", fmt.ms), ("train_s", "train", fmt.seconds), ("add_s", "add", fmt.seconds),
                ("build_s", "build", fmt.seconds), ("index_bytes", "index size", fmt.megabytes),
+               ("bytes_per_vector", "bytes/vector", fmt.number),
                ("memory_bytes", "memory", fmt.megabytes), ("ndis_per_query", "dist./query", fmt.number),
                ("run_id", "run", str)])
 
