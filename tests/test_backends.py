@@ -255,7 +255,7 @@ def text_to_image(clip_arrays):
 
 @pytest.fixture(scope="module")
 def clip_synth():
-    xb, xq_text, xq_image = sample_clip_synth(3000, 100, 64, 0)
+    xb, xq_text, xq_image = sample_clip_synth(3000, 100, 512, 0)  # the default geometry (d=512)
     return xb, np.vstack([xq_text, xq_image])
 
 
