@@ -52,6 +52,15 @@ def _merge(D: np.ndarray, I: np.ndarray, D2: np.ndarray, I2: np.ndarray, keep: i
     return np.take_along_axis(D, order, 1), np.take_along_axis(I, order, 1)
 
 
+def _gather(xb, Iq: np.ndarray) -> np.ndarray:
+    """The candidate vectors, float32, one row per (query, candidate); -1 reads row 0 (masked later)."""
+    safe = np.where(Iq >= 0, Iq, 0)
+    if isinstance(xb, np.ndarray):
+        return np.asarray(xb[safe], dtype=np.float32)
+    rows = np.unique(safe)  # h5py reads sorted, distinct rows only
+    return np.asarray(xb[rows], dtype=np.float32)[np.searchsorted(rows, safe)]
+
+
 def _rescore(xb, xq: np.ndarray, I: np.ndarray, k: int, ip: bool, chunk: int = 256
              ) -> tuple[np.ndarray, np.ndarray]:
     """Exact float64 scores of the candidates, sorted best first (ties by id)."""
@@ -59,9 +68,7 @@ def _rescore(xb, xq: np.ndarray, I: np.ndarray, k: int, ip: bool, chunk: int = 2
     out_i = np.empty((I.shape[0], k), dtype=np.int64)
     for q0 in range(0, I.shape[0], chunk):
         Iq = I[q0:q0 + chunk]
-        rows = np.unique(Iq[Iq >= 0])
-        cand = np.asarray(xb[rows], dtype=np.float32)
-        vecs = cand[np.searchsorted(rows, np.where(Iq >= 0, Iq, rows[0]))]  # (nq, c, d)
+        vecs = _gather(xb, Iq)  # (nq, c, d)
         q = xq[q0:q0 + chunk]
         # float32 products are exact in float64: accumulate there, without a float64 copy
         dot = np.einsum("qcd,qd->qc", vecs, q, dtype=np.float64)

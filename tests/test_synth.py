@@ -92,12 +92,16 @@ def _stats(w: Workload) -> dict:
     return flat
 
 
-# statistic -> tolerance (absolute); real and synthetic values are in the failure message
+# statistic -> absolute tolerance. Each is wider than the spread of the synthetic
+# value over seeds 0-7 and narrower than the distance from real CLIP to an
+# isotropic Gaussian (test_gaussian_fails_geometry checks the latter).
 GEOMETRY = {
-    "base.pair_cos": 0.02, "base.nn_cos": 0.02, "base.mean_norm": 0.02, "base.dims90": 25, "base.outlier": 0.03,
-    "text.pair_cos": 0.02, "text.nn_cos": 0.03, "text.mean_norm": 0.02, "text.dims90": 25, "text.outlier": 0.03,
+    "base.pair_cos": 0.02, "base.nn_cos": 0.02, "base.mean_norm": 0.02, "base.outlier": 0.03,
+    "base.dims90": 25,  # synthetic ~152 against 168: the one systematic shortfall
+    "text.pair_cos": 0.02, "text.mean_norm": 0.02, "text.dims90": 25, "text.outlier": 0.03,
+    "text.nn_cos": 0.015,  # real 0.938 counts the class names the four vocabularies share
     "text.cross_cos": 0.015, "text.gap": 0.02,
-    "text.best_cos": 0.015, "text.tenth_cos": 0.015, "text.spread": 0.008,
+    "text.best_cos": 0.02, "text.tenth_cos": 0.02, "text.spread": 0.008,
     "image.best_cos": 0.02,
 }
 
@@ -155,8 +159,9 @@ def _difficulty(w: Workload) -> dict[str, float]:
     return out
 
 
-# recall@10 -> tolerance (absolute)
-DIFFICULTY = {"t2i.ivf": 0.06, "t2i.hnsw": 0.06, "i2i.ivf": 0.06, "i2i.hnsw": 0.05}
+# recall@10 -> absolute tolerance, chosen as for GEOMETRY. Text-to-image IVF is the
+# noisiest measure (1000 points, 32 lists: the k-means seed alone moves it by 0.07).
+DIFFICULTY = {"t2i.ivf": 0.08, "t2i.hnsw": 0.06, "i2i.ivf": 0.06, "i2i.hnsw": 0.05}
 
 
 @pytest.fixture(scope="module")
