@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 
 from annbench.errors import UserError
-
-RECALLS = ("recall_ties", "recall", "recall_eps", "recall_float_ties", "recall_float")
+from annbench.results.schema import RECALL_COLUMNS
 
 
 def add_parser(sub) -> None:
@@ -16,7 +15,7 @@ def add_parser(sub) -> None:
     p.add_argument("--results", action="append", default=[], metavar="DIR",
                    help="results directory; repeat to combine several (default: results/bench)")
     p.add_argument("--out", metavar="DIR", help="report folder (default: reports/<name of the first results dir>)")
-    p.add_argument("--recall", default="recall_ties", choices=RECALLS,
+    p.add_argument("--recall", default="recall_ties", choices=RECALL_COLUMNS,
                    help="recall column used in charts and recommendations (default: recall_ties, tie-aware; "
                         "recall_float*: binary codes judged by their parent's float truth)")
     p.add_argument("--format", dest="image_format", default="png", choices=("png", "svg"),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from annbench.results.schema import RECALL_COLUMNS
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("summary", help="best QPS per index at recall targets")
     p.add_argument("--results", action="append", required=True, help="results directory (repeatable)")
     p.add_argument("--recall", default="recall_ties",
-                   choices=("recall", "recall_ties", "recall_eps", "recall_float", "recall_float_ties"),
+                   choices=RECALL_COLUMNS,
                    help="recall of the main tables (default recall_ties); binary codes also get a float-truth table")
     p.add_argument("--targets", default="0.9,0.99")
     p.set_defaults(func=run)

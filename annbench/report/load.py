@@ -15,9 +15,9 @@ import pandas as pd
 
 from annbench.errors import UserError
 from annbench.results.frame import load_results
+from annbench.results.schema import RECALL_COLUMNS
 from annbench.results.store import ResultStore
 
-RECALL_COLUMNS = ("recall_ties", "recall", "recall_eps", "recall_float_ties", "recall_float")
 NUMERIC = (
     "recall", "recall_ties", "recall_eps", "recall_float", "recall_float_ties",
     "qps", "batch_p50_ms", "batch_p95_ms", "batch_p99_ms",

@@ -24,6 +24,8 @@ import hashlib
 import json
 
 SCHEMA_VERSION = 1
+# every recall a record can hold; the first is the default of summaries and plots
+RECALL_COLUMNS = ("recall_ties", "recall", "recall_eps", "recall_float_ties", "recall_float")
 KEY_FIELDS = ("dataset", "query_set", "index", "build", "search", "nq", "k", "device", "threads")
 
 

@@ -12,7 +12,6 @@ import os
 import pandas as pd
 
 DEFAULT_RECALL = "recall_ties"
-RECALLS = ("recall", "recall_ties", "recall_eps", "recall_float", "recall_float_ties")
 FLOAT_TRUTH = "recall_float_ties"
 TARGETS = (0.9, 0.99)
 GROUP = ["dataset", "query_set", "device", "nq"]

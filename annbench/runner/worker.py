@@ -95,7 +95,6 @@ def run(spec: dict) -> None:
         if spec.get("save_neighbors"):
             record["neighbors_file"] = store.write_neighbors(key, timing.I)
         store.write_record(key, record)
-        print(json.dumps({"done": key["index"]}), flush=True)
 
 
 def _die_with_parent() -> None:
