@@ -77,3 +77,56 @@ def test_k_larger_than_n_is_an_error(unit_data):
     xb, xq = unit_data
     with pytest.raises(UserError, match="exceeds the base size"):
         exact_knn(xb[:5], xq, 10, "angular")
+
+
+def test_near_duplicates_beyond_the_margin_are_ranked_exactly(monkeypatch):
+    """400 near-copies of one vector all score within float32 error of each other:
+    float32 alone misranks them; the bound sends the query back for more candidates
+    until none is left within it, and float64 re-scoring ranks them exactly."""
+    import faiss
+
+    from annbench import groundtruth
+
+    rng = np.random.default_rng(7)
+    d = 128
+    centre = rng.standard_normal(d)
+    dups = centre + 3e-6 * rng.standard_normal((400, d)) * np.abs(centre).mean()
+    others = rng.standard_normal((1000, d))
+    xb = np.vstack([others[:500], dups, others[500:]])
+    xb = (xb / np.linalg.norm(xb, axis=1, keepdims=True)).astype(np.float32)
+    xq = centre + 0.3 * rng.standard_normal((5, d)) * np.abs(centre).mean()
+    xq = (xq / np.linalg.norm(xq, axis=1, keepdims=True)).astype(np.float32)
+    ref_D, ref_I = brute_force(xb, xq, 10, "angular")
+    _, f32_I = faiss.knn(xq, xb, 10, metric=faiss.METRIC_INNER_PRODUCT)
+    assert (f32_I != ref_I).any()  # float32 alone gets this wrong
+
+    passes = []
+    search = groundtruth._search
+    monkeypatch.setattr(groundtruth, "_search", lambda *a: passes.append(a[2]) or search(*a))
+    D, I = exact_knn(xb, xq, 10, "angular", block=300)
+    assert passes[0] == 10 + groundtruth._margin(10) and len(passes) > 1
+    assert (I == ref_I).all()  # random data: no exact ties to excuse
+    assert np.abs(D - ref_D).max() < 1e-6
+
+
+def _gpus() -> int:
+    import faiss
+
+    return faiss.get_num_gpus() if hasattr(faiss, "StandardGpuResources") else 0
+
+
+@pytest.mark.skipif(_gpus() == 0, reason="faiss sees no GPU")
+@pytest.mark.parametrize("metric", ["angular", "euclidean"])
+def test_gpu_blocks_match_float64_brute_force(unit_data, metric):
+    xb, xq = unit_data
+    D, I = exact_knn(xb, xq, 100, metric, block=700, use_gpu=True)
+    ref_D, ref_I = brute_force(xb, xq, 100, metric)
+    assert _same_up_to_ties(I, ref_I, ref_D)
+    assert np.abs(D - ref_D).max() < 1e-5
+
+
+@pytest.mark.skipif(_gpus() > 0, reason="a GPU is present")
+def test_asking_for_a_missing_gpu_is_an_error(unit_data):
+    xb, xq = unit_data
+    with pytest.raises(UserError, match="GPU"):
+        exact_knn(xb, xq, 10, "angular", use_gpu=True)
