@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from annbench.report import spec
+from annbench.results.crossover import crossover
 from annbench.report.palette import shades
 
 
@@ -40,8 +41,22 @@ def latency_chart(df: pd.DataFrame, index: str, recall_col: str, color: str, cid
                                marker="square" if device != "cpu" else "circle"))
     devices = " and ".join(sorted(part["device"].unique()))
     return spec.chart(cid, "line", f"{index}: query time per batch vs nq",
-                      f"median ms per batch, {devices}; one line per setting, darker = later setting",
+                      f"median ms per batch, {devices}; one line per setting, darker = later setting"
+                      + _crossover_note(part, recall_col),
                       spec.axis("nq (queries per batch)", log=True), spec.axis("ms per batch (p50)", log=True), out)
+
+
+def _crossover_note(part: pd.DataFrame, recall_col: str) -> str:
+    """``. GPU beats CPU from nq: nprobe=1 100, nprobe=64 10`` (``never up to N`` where it does not)."""
+    table = crossover(part, recall_col)
+    if table.empty:
+        return ""
+    items = []
+    for r in table.itertuples():
+        name = " · ".join(s for s in (r.build_label, r.search_label) if s != "-") or r.index
+        when = f"never up to {r.max_nq:,}" if pd.isna(r.crossover_nq) else f"{int(r.crossover_nq):,}"
+        items.append(f"{name} {when}")
+    return ". GPU beats CPU from nq: " + ", ".join(items)
 
 
 def _knob(part: pd.DataFrame) -> str | None:

@@ -11,6 +11,8 @@ import os
 
 import pandas as pd
 
+from annbench.results.crossover import crossover, describe
+
 DEFAULT_RECALL = "recall_ties"
 FLOAT_TRUTH = "recall_float_ties"
 TARGETS = (0.9, 0.99)
@@ -156,6 +158,22 @@ def _tables(df: pd.DataFrame, targets, recall: str, with_bytes: bool, note: str 
     return lines
 
 
+def _crossover_lines(df: pd.DataFrame, recall: str) -> list[str]:
+    """Where CPU and GPU measured the same setting: from which nq the GPU is faster."""
+    table = crossover(df, recall)
+    if table.empty:
+        return []
+    lines = [f"\n== GPU vs CPU: the smallest nq at which GPU QPS beats CPU QPS (recall = {recall}) =="]
+    for (dataset, query_set), part in table.groupby(["dataset", "query_set"], sort=True):
+        lines.append(f"\n{dataset} / {query_set} queries")
+        width = max(len(f"{r.index} {r.build_label} {r.search_label}") for r in part.itertuples())
+        for r in part.itertuples():
+            setting = f"{r.index} {r.build_label} {r.search_label}"
+            lines.append(f"  {setting:{width}}  recall cpu {r.recall_cpu:.4f} gpu {r.recall_gpu:.4f}  "
+                         + describe(pd.Series(r._asdict())))
+    return lines
+
+
 def format_summary(df: pd.DataFrame, targets=TARGETS, recall: str = DEFAULT_RECALL) -> str:
     rows = ok_rows(df)
     if rows.empty:
@@ -167,6 +185,7 @@ def format_summary(df: pd.DataFrame, targets=TARGETS, recall: str = DEFAULT_RECA
     if not binary.empty:
         lines.append("\n== Binary codes judged by the float truth of their parent dataset, beside its float indexes ==")
         lines += _tables(binary, targets, FLOAT_TRUTH, with_bytes=True, note=": float (cosine) truth")
+    lines += _crossover_lines(df, recall)
     failed = df[df["status"] != "ok"] if "status" in df else df.iloc[0:0]
     if not failed.empty:
         lines.append(f"\n{len(failed)} point(s) not measured:")

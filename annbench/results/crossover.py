@@ -1,0 +1,68 @@
+"""From which batch size the GPU pays: per index and setting, the smallest nq at
+which GPU QPS beats CPU QPS.
+
+CPU and GPU points of one setting (same dataset, query set, k, index, build and
+search parameters) are paired at the nq values both measured. The answer is the
+smallest such nq with the higher GPU QPS, or none when the CPU wins at every
+measured nq (then the largest nq compared says how far that holds). The recall
+of each side is reported beside it: a GPU index that wins by losing recall is
+not the same setting.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+SETTING = ["dataset", "query_set", "k", "index", "build_label", "search_label"]
+COLUMNS = [*SETTING, "crossover_nq", "nq_compared", "max_nq", "speedup_at_max_nq", "recall_cpu", "recall_gpu"]
+
+
+def _latest(rows: pd.DataFrame) -> pd.DataFrame:
+    """One point per setting and nq: a re-run's newest record (largest id) wins."""
+    order = rows.sort_values("id", kind="mergesort") if "id" in rows else rows
+    return order.drop_duplicates([*SETTING, "nq"], keep="last")
+
+
+def _pairs(df: pd.DataFrame, recall: str) -> pd.DataFrame:
+    keep = [*SETTING, "nq", "qps", "device", recall]
+    if df.empty or not set(keep) <= set(df.columns):
+        rows = df.iloc[0:0]
+    else:
+        rows = df[df["qps"].notna() & (df["status"] == "ok" if "status" in df else True)]
+    keep.remove("device")
+    if rows.empty:
+        return pd.DataFrame(columns=[*SETTING, "nq", "qps_cpu", "qps_gpu", f"{recall}_cpu", f"{recall}_gpu"])
+    rows = rows.assign(k=rows["k"].fillna(-1))
+    cpu = _latest(rows[rows["device"] == "cpu"])[keep]
+    gpu = _latest(rows[rows["device"] == "gpu"])[keep]
+    return cpu.merge(gpu, on=[*SETTING, "nq"], suffixes=("_cpu", "_gpu"))
+
+
+def crossover(df: pd.DataFrame, recall: str = "recall_ties") -> pd.DataFrame:
+    """One row per setting measured on both devices (columns ``COLUMNS``), in setting order.
+
+    ``crossover_nq`` is NaN where the GPU never wins; ``speedup_at_max_nq`` is
+    GPU QPS / CPU QPS at the largest nq both measured.
+    """
+    pairs = _pairs(df, recall)
+    out = []
+    for key, part in pairs.groupby(SETTING, sort=True):
+        part = part.sort_values("nq")
+        wins = part[part["qps_gpu"] > part["qps_cpu"]]
+        last = part.iloc[-1]
+        out.append({**dict(zip(SETTING, key)),
+                    "crossover_nq": float(wins["nq"].iloc[0]) if len(wins) else float("nan"),
+                    "nq_compared": [int(v) for v in part["nq"]],
+                    "max_nq": int(last["nq"]),
+                    "speedup_at_max_nq": float(last["qps_gpu"] / last["qps_cpu"]),
+                    "recall_cpu": float(last[f"{recall}_cpu"]), "recall_gpu": float(last[f"{recall}_gpu"])})
+    frame = pd.DataFrame(out, columns=COLUMNS)
+    frame["k"] = frame["k"].where(frame["k"] != -1)
+    return frame
+
+
+def describe(row: pd.Series) -> str:
+    """``GPU faster from nq=100 (8.1x at nq=10000)`` or ``CPU faster up to nq=10000``."""
+    if pd.isna(row["crossover_nq"]):
+        return f"CPU faster at every nq up to {row['max_nq']:,} ({row['speedup_at_max_nq']:.2f}x there)"
+    return f"GPU faster from nq={int(row['crossover_nq']):,} ({row['speedup_at_max_nq']:.2f}x at nq={row['max_nq']:,})"
