@@ -9,10 +9,10 @@ from annbench.results.crossover import crossover, describe
 from annbench.results.summary import format_summary
 
 
-def _row(device, nq, qps, nprobe=8, recall=0.95, rid=None, index="ivf_flat"):
+def _row(device, nq, qps, nprobe=8, recall=0.95, index="ivf_flat"):
     return {"dataset": "clip-synth", "query_set": "text", "k": 10, "index": index, "device": device,
             "build_label": "nlist=1024", "search_label": f"nprobe={nprobe}", "nq": nq, "qps": qps,
-            "recall_ties": recall, "status": "ok", "id": rid or f"{device}-{nprobe}-{nq}"}
+            "recall_ties": recall, "status": "ok", "id": f"{device}-{nprobe}-{nq}"}
 
 
 def _frame(rows):
@@ -42,9 +42,9 @@ def test_cpu_always_faster_and_settings_apart():
     assert table.loc["nprobe=64", "crossover_nq"] == 100
 
 
-def test_only_common_nq_ok_points_and_newest_rerun_count():
+def test_only_common_nq_ok_points_and_the_last_read_copy_count():
     rows = [_row("cpu", 1, 1000), _row("cpu", 10, 1000), _row("cpu", 1000, 1000),
-            _row("gpu", 10, 500, rid="a-old"), _row("gpu", 10, 5000, rid="b-new"), _row("gpu", 100, 9000),
+            _row("gpu", 10, 500), _row("gpu", 10, 5000), _row("gpu", 100, 9000),
             {**_row("gpu", 1, 99999), "status": "failed"}]
     row = crossover(_frame(rows)).iloc[0]
     assert row["nq_compared"] == [10] and row["crossover_nq"] == 10

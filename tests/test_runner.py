@@ -102,3 +102,25 @@ def test_sweep_errors_are_one_line(tmp_path, t2i_file, plugin_env, args, message
 def test_missing_dataset(tmp_path):
     r = run_cli("sweep", "--dataset", "nowhere", "--index", "flat", cwd=tmp_path)
     assert r.returncode == 2 and "no dataset named 'nowhere'" in r.stderr
+
+
+def test_retry_failed_measures_failures_again_and_keeps_the_rest(tmp_path, t2i_file, plugin_env):
+    res = tmp_path / "res"
+    common = ["sweep", "--dataset", str(t2i_file), "--index", "crashy", "--delay", "0,1", "--nq", "1000",
+              "--queries", "text", "--k", "10", "--min-time", "0.05", "--results", str(res)]
+    r = run_cli(*common, "--timeout", "2")  # delay 0 is measured, then delay 1 runs out of time
+    assert r.returncode == 0, r.stderr
+    status = dict(zip(load_results(res)["search.delay"], load_results(res)["status"]))
+    assert status == {0: "ok", 1: "failed"}
+    before = _records(res)
+
+    r = run_cli(*common, "--timeout", "2")
+    assert "0 measured, 2 already stored" in r.stdout and _records(res) == before  # a failure is a result
+
+    r = run_cli(*common, "--timeout", "120", "--retry-failed")
+    assert r.returncode == 0, r.stderr
+    assert "1 measured, 1 already stored, 0 failed, 0 skipped (1 earlier failed or skipped, retried)" in r.stdout
+    df = load_results(res)
+    assert len(df) == 2 and set(df["status"]) == {"ok"} and (df["recall"] == 1.0).all()
+    ok_name = next(n for n, blob in before.items() if json.loads(blob)["status"] == "ok")
+    assert _records(res)[ok_name] == before[ok_name]  # the measured point is untouched

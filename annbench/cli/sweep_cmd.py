@@ -31,6 +31,8 @@ def add_parser(sub) -> None:
     p.add_argument("--memory-limit-gb", type=float, help="resident memory per build point (default 80%% of RAM)")
     p.add_argument("--min-time", type=float, help="minimum measuring time per point, seconds")
     p.add_argument("--save-neighbors", action="store_true", default=None, help="keep the returned ids of every point")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="measure again the points stored as failed or skipped (a failure is otherwise a result)")
     p.add_argument("--blas-threshold", type=int, help="faiss distance_compute_blas_threshold (nq*d at which brute force uses BLAS)")
     p.set_defaults(func=run)
 
@@ -131,7 +133,7 @@ def build_plan(args, extra: list[str]):
     plan = Plan(dataset=str(path), dataset_name=info["name"], query_sets=queries, k=s["k"], nqs=s["nq"],
                 threads=s["threads"] or os.cpu_count() or 1, builds=builds, timeout_s=float(s["timeout"]),
                 memory_limit_bytes=limit, min_time_s=float(s["min_time"]),
-                save_neighbors=bool(s["save_neighbors"]),
+                save_neighbors=bool(s["save_neighbors"]), retry_failed=bool(getattr(args, "retry_failed", False)),
                 blas_threshold=s["blas_threshold"] if s["blas_threshold"] is not None
                 else BLAS_FROM_NQ * info["d"])
     results = args.results or cfg.get("results") or os.path.join("results", info["name"])
@@ -144,6 +146,7 @@ def run(args) -> int:
     plan, results = build_plan(args, getattr(args, "extra", []))
     print(f"sweep: {len(plan.builds)} build point(s), {plan.n_points()} measured point(s) -> {results}", file=sys.stderr)
     counts = run_plan(plan, results)
+    retried = f" ({counts['retried']} earlier failed or skipped, retried)" if counts["retried"] else ""
     print(f"sweep done: {counts['measured']} measured, {counts['resumed']} already stored, "
-          f"{counts['failed']} failed, {counts['skipped']} skipped -> {results}")
+          f"{counts['failed']} failed, {counts['skipped']} skipped{retried} -> {results}")
     return 0

@@ -18,9 +18,8 @@ COLUMNS = [*SETTING, "crossover_nq", "nq_compared", "max_nq", "speedup_at_max_nq
 
 
 def _latest(rows: pd.DataFrame) -> pd.DataFrame:
-    """One point per setting and nq: a re-run's newest record (largest id) wins."""
-    order = rows.sort_values("id", kind="mergesort") if "id" in rows else rows
-    return order.drop_duplicates([*SETTING, "nq"], keep="last")
+    """One point per setting and nq (several results directories may hold the same point: the last read wins)."""
+    return rows.drop_duplicates([*SETTING, "nq"], keep="last")
 
 
 def _pairs(df: pd.DataFrame, recall: str) -> pd.DataFrame:

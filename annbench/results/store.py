@@ -33,6 +33,17 @@ class ResultStore:
     def has(self, key: dict) -> bool:
         return self.record_path(point_id(key)).exists()
 
+    def status(self, key: dict) -> str | None:
+        """The stored point's status ("ok", "failed", "skipped"), None when absent or unreadable."""
+        try:
+            return str(json.loads(self.record_path(point_id(key)).read_text()).get("status", "ok"))
+        except (OSError, ValueError):
+            return None
+
+    def forget(self, key: dict) -> None:
+        """Remove a point's record, so that the next sweep measures it again."""
+        self.record_path(point_id(key)).unlink(missing_ok=True)
+
     def write_record(self, key: dict, record: dict) -> str:
         rid = point_id(key)
         write_json(self.record_path(rid), {**record, **key, "schema": SCHEMA_VERSION, "id": rid})

@@ -33,6 +33,7 @@ class Plan:
     min_time_s: float = 0.5
     save_neighbors: bool = False
     blas_threshold: int | None = None
+    retry_failed: bool = False    # measure again the points stored as failed or skipped
 
     def keys(self, bp: BuildPoint) -> list[dict]:
         """Every record key this build point produces."""

@@ -40,6 +40,18 @@ def _skip_reason(bp: BuildPoint, have_gpus: bool) -> str | None:
     return None
 
 
+def _forget_failures(store: ResultStore, all_keys: list[list[dict]]) -> int:
+    """Drop the records of points stored as failed or skipped; returns how many."""
+    n = 0
+    for keys in all_keys:
+        for key in keys:
+            status = store.status(key)
+            if status is not None and status != "ok":
+                store.forget(key)
+                n += 1
+    return n
+
+
 def run_plan(plan: Plan, results: str, argv: list[str] | None = None) -> dict:
     """Execute ``plan``; returns counts of points by outcome."""
     store = ResultStore(results)
@@ -48,9 +60,10 @@ def run_plan(plan: Plan, results: str, argv: list[str] | None = None) -> dict:
     store.write_manifest(run_id, build_manifest(run_id, argv or sys.argv, plan.threads, plan.blas_threshold))
     have_gpus = bool(gpus()) if any(bp.device == "gpu" for bp in plan.builds) else False
     all_keys = [plan.keys(bp) for bp in plan.builds]
+    retried = _forget_failures(store, all_keys) if plan.retry_failed else 0
     done_before = sum(store.has(k) for keys in all_keys for k in keys)
     progress = Progress(plan.n_points(), done_before)
-    counts = {"measured": 0, "resumed": done_before, "failed": 0, "skipped": 0}
+    counts = {"measured": 0, "resumed": done_before, "failed": 0, "skipped": 0, "retried": retried}
     for bp, keys in zip(plan.builds, all_keys):
         missing = [k for k in keys if not store.has(k)]
         if not missing:
