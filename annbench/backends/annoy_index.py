@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 from annoy import AnnoyIndex
 
-from annbench.backends.faiss_common import check_device, require_int, with_defaults
+from annbench.backends.params import check_device, require_int, with_defaults
 from annbench.errors import UserError
 
 _METRICS = {"angular": "dot", "euclidean": "euclidean"}  # unit-norm data: dot ranks as cosine

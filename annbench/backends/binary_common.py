@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from annbench.backends.faiss_common import require_int, with_defaults
+from annbench.backends.params import require_int, with_defaults
 from annbench.data.bits import check_bits
 from annbench.errors import UserError
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from annbench.backends.binary_common import RERANK, check_binary, check_search
 from annbench.backends.binary_scan import Filter, scan
-from annbench.backends.faiss_common import check_device, with_defaults
+from annbench.backends.params import check_device, with_defaults
 from annbench.data.bits import popcount, require_codes
 
 

@@ -8,7 +8,8 @@ import faiss
 import numpy as np
 
 from annbench.backends.binary_common import RERANK, as_result, check_binary, check_search
-from annbench.backends.faiss_common import check_device, set_threads, with_defaults
+from annbench.backends.faiss_common import set_threads
+from annbench.backends.params import check_device, with_defaults
 from annbench.backends.faiss_ivf import check_ivf, check_training
 from annbench.data.bits import require_codes
 

@@ -1,5 +1,5 @@
-"""What the faiss backends share (metric constant, threads, measured size, -1 padding),
-and the parameter checks that every backend, faiss or not, makes the same way."""
+"""What the faiss backends share: metric constant, threads, measured size, faiss's
+error sentence, -1 padding."""
 
 from __future__ import annotations
 
@@ -19,34 +19,6 @@ def metric_type(metric: str) -> int:
     if metric not in _METRICS:
         raise UserError(f"unknown metric {metric!r} (use angular or euclidean)")
     return _METRICS[metric]
-
-
-def check_device(cls: type, device: str) -> None:
-    if device not in cls.devices:
-        raise UserError(f"index {cls.name!r} runs on {', '.join(cls.devices)}, not {device!r}")
-
-
-def with_defaults(cls: type, build: dict, search: dict) -> tuple[dict, dict]:
-    """Fill in defaults and refuse unknown names: a typo must not silently run the default."""
-    for given, known, kind in ((build, cls.build_params, "build"), (search, cls.search_params, "search")):
-        unknown = sorted(set(given) - set(known))
-        if unknown:
-            raise UserError(f"{cls.name}: unknown {kind} parameter(s) {', '.join(unknown)}"
-                            f" (known: {', '.join(known) or 'none'})")
-    return {**cls.build_params, **build}, {**cls.search_params, **search}
-
-
-def require_int(cls: type, key: str, value: object, low: int = 1) -> int:
-    """Parameters come from YAML or the command line: refuse floats, strings and bools."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise UserError(f"{cls.name}: {key} must be an integer >= {low}, got {value!r}")
-    return int(value)
-
-
-def require_ints(cls: type, build: dict, search: dict) -> None:
-    """For indexes whose every parameter is a positive integer (graph sizes, beam widths)."""
-    for key, value in (*build.items(), *search.items()):
-        require_int(cls, key, value)
 
 
 def set_threads(threads: int) -> None:

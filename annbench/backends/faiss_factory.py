@@ -12,8 +12,9 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-from annbench.backends.faiss_common import (check_device, faiss_message, index_bytes, metric_type,
-                                            search_capped, set_threads, with_defaults)
+from annbench.backends.faiss_common import (faiss_message, index_bytes, metric_type, search_capped,
+                                            set_threads)
+from annbench.backends.params import check_device, with_defaults
 from annbench.errors import UserError
 
 # check_params is not told d, so the string is tried at dimensions that most

@@ -7,9 +7,8 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-from annbench.backends.faiss_common import check_device, index_bytes, metric_type, set_threads, with_defaults
-
-
+from annbench.backends.faiss_common import index_bytes, metric_type, set_threads
+from annbench.backends.params import check_device, with_defaults
 class Flat:
     name: ClassVar[str] = "flat"
     metrics: ClassVar[tuple[str, ...]] = ("angular", "euclidean")

@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-from annbench.backends.faiss_common import (check_device, index_bytes, metric_type, require_int, require_ints,
-                                            set_threads, with_defaults)
+from annbench.backends.faiss_common import index_bytes, metric_type, set_threads
+from annbench.backends.params import check_device, require_int, require_ints, with_defaults
 
 
 class HNSW:

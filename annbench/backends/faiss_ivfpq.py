@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-from annbench.backends.faiss_common import (check_device, index_bytes, metric_type, require_int,
-                                            set_threads, with_defaults)
+from annbench.backends.faiss_common import index_bytes, metric_type, set_threads
+from annbench.backends.params import check_device, require_int, with_defaults
 from annbench.backends.faiss_ivf import check_ivf, check_training
 from annbench.errors import UserError
 

@@ -11,8 +11,8 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-from annbench.backends.faiss_common import (check_device, index_bytes, metric_type, require_int,
-                                            search_capped, set_threads, with_defaults)
+from annbench.backends.faiss_common import index_bytes, metric_type, search_capped, set_threads
+from annbench.backends.params import check_device, require_int, with_defaults
 from annbench.errors import UserError
 
 # How the kNN graph is made. faiss's default is NN-descent, but measured on 2 cores

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import hnswlib
 import numpy as np
 
-from annbench.backends.faiss_common import check_device, require_int, require_ints, with_defaults
+from annbench.backends.params import check_device, require_int, require_ints, with_defaults
 from annbench.errors import UserError
 
 _SPACES = {"angular": "ip", "euclidean": "l2"}  # "ip" distance is 1 - <q, x>: best first, ascending

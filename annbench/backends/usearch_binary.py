@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from annbench.backends.binary_common import RERANK, as_result, check_binary, check_search
-from annbench.backends.faiss_common import check_device, require_int, with_defaults
+from annbench.backends.params import check_device, require_int, with_defaults
 from annbench.data.bits import require_codes
 
 
