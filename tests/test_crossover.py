@@ -73,5 +73,5 @@ def test_report_latency_chart_states_the_crossover():
     df = _normalise(_frame([{**r, "batch_p50_ms": 1000.0 * r["nq"] / r["qps"]} for r in rows]))
     chart = latency_chart(df, "ivf_flat", "recall_ties", "#336699", "lat")
     assert chart["subtitle"].endswith(
-        "GPU beats CPU from nq: nlist=1024 · nprobe=64 never up to 1,000, nlist=1024 · nprobe=8 1,000")
+        ". GPU beats CPU from nq=1,000 for nlist=1024 · nprobe=8; never (up to nq=1,000) for nlist=1024 · nprobe=64")
     assert {s["dash"] for s in chart["series"]} == {True, False}

@@ -94,3 +94,33 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
             tmp.write_text("half")
             raise RuntimeError("killed mid-write")
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("metric", ["angular", "euclidean"])
+def test_lazy_base_reads_the_rows_a_full_load_holds(tmp_path, metric):
+    from annbench.data.hdf5io import RowReader
+
+    rng = np.random.default_rng(3)
+    x, q = (rng.normal(size=(9000, 16)) * 7).astype(np.float32), rng.normal(size=(5, 16)).astype(np.float32)
+    path = tmp_path / f"big-{metric}.hdf5"
+    _ann_benchmarks_file(path, x, q, metric)
+    full, lazy = read_dataset(path), read_dataset(path, lazy_base=True)
+    assert isinstance(lazy.xb, RowReader) and lazy.xb.shape == full.xb.shape == (9000, 16)
+    ids = np.array([[8999, 3, 3, 4100], [0, 8191, 8192, 17]])  # unsorted, repeated, across slabs
+    np.testing.assert_allclose(lazy.xb[ids], full.xb[ids], rtol=1e-6)
+    np.testing.assert_array_equal(lazy.xb[10:20], full.xb[10:20])
+    assert lazy.query_sets["test"].queries.tolist() == full.query_sets["test"].queries.tolist()
+
+
+def test_lazy_base_of_packed_bits(tmp_path):
+    from annbench.data.bits import packed_bits
+
+    rng = np.random.default_rng(4)
+    bits = rng.integers(0, 2, size=(500, 64)).astype(bool)
+    path = tmp_path / "bits.hdf5"
+    with h5py.File(path, "w") as f:
+        f.attrs.update({"type": "dense", "distance": "hamming", "dimension": 64, "point_type": "bit"})
+        f["train"], f["test"] = bits, bits[:3]
+    lazy = read_dataset(path, lazy_base=True)
+    assert lazy.point_type == "bit" and lazy.xb.shape == (500, 8)
+    np.testing.assert_array_equal(lazy.xb[[7, 499, 7]], packed_bits(bits, 64, "x")[[7, 499, 7]])

@@ -80,44 +80,95 @@ def _query_sets(f: h5py.File) -> dict[str, QuerySet]:
     }
 
 
-def read_dataset(path: str | os.PathLike, name: str | None = None) -> Dataset:
-    """Load a dataset; angular vectors that are not unit-norm are normalised here, once."""
-    path = Path(path)
-    with open_h5(path) as f:
-        _require(f, path)
-        metric = str(f.attrs["distance"])
-        point_type = str(f.attrs.get("point_type", "float"))
-        xb = f["train"][()]
-        dimension = int(f.attrs.get("dimension", xb.shape[-1]))
-        sets = _query_sets(f)
-        ext = f[EXT].attrs if EXT in f else {}
-        ds = Dataset(
-            name=name or path.stem,
-            metric=metric,
-            xb=xb,
-            query_sets=sets,
-            base_modality=str(ext.get("base_modality", "unknown")),
-            base_labels=_strings(f[EXT]["base_labels"]) if EXT in f and "base_labels" in f[EXT] else None,
-            point_type=point_type,
-            attrs={k: (v.decode() if isinstance(v, bytes) else v) for k, v in dict(ext).items()},
-        )
+class RowReader:
+    """Rows of an HDF5 dataset by id, in any order and any index shape, without loading it whole.
+
+    h5py reads a long list of row ids one selection at a time (seconds for tens
+    of thousands of rows); reading the covering spans slab by slab and picking
+    rows from them is many times faster, in bounded memory. Slices pass through.
+    ``convert`` turns raw rows into what a loaded dataset holds (normalised,
+    packed); ``keep`` holds whatever must stay open (the file).
+    """
+
+    def __init__(self, dset, convert=None, keep=None, slab: int = 4096):
+        self.dset, self.convert, self.keep, self.slab = dset, convert, keep, slab
+        first = self._convert(dset[0:1]) if dset.shape[0] else np.zeros((0, *dset.shape[1:]), dset.dtype)
+        self.shape, self.dtype = (dset.shape[0], *first.shape[1:]), first.dtype
+
+    def _convert(self, rows: np.ndarray) -> np.ndarray:
+        return rows if self.convert is None else self.convert(rows)
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return self._convert(self.dset[key])
+        ids = np.asarray(key, dtype=np.int64)
+        rows = ids.ravel()
+        order = np.argsort(rows, kind="stable")
+        out = np.empty((rows.size, *self.dset.shape[1:]), dtype=self.dset.dtype)
+        sorted_rows = rows[order]
+        i = 0
+        while i < sorted_rows.size:
+            first = sorted_rows[i]
+            j = np.searchsorted(sorted_rows, first - first % self.slab + self.slab)
+            span = self.dset[first:sorted_rows[j - 1] + 1]
+            out[order[i:j]] = span[sorted_rows[i:j] - first]
+            i = j
+        out = self._convert(out)
+        return out.reshape(*ids.shape, *out.shape[1:])
+
+
+def _converter(metric: str, point_type: str, dimension: int, what: str):
+    """What loading does to stored rows: pack bits, normalise angular, or make float32."""
     if point_type == "bit" or metric in BINARY_METRICS:  # packed uint8, whichever way it was stored
         from annbench.data.bits import packed_bits
 
-        ds.xb, ds.point_type = packed_bits(ds.xb, dimension, "train"), "bit"
-        for qs in ds.query_sets.values():
-            qs.queries = packed_bits(qs.queries, dimension, f"query set {qs.name!r}")
-    elif metric == "angular":
+        return lambda x: packed_bits(x, dimension, what)
+    if metric == "angular":
         from annbench.data.validate import normalize_rows
 
-        ds.xb = normalize_rows(ds.xb, "train")
-        for qs in ds.query_sets.values():
-            qs.queries = normalize_rows(qs.queries, f"query set {qs.name!r}")
-    else:
-        ds.xb = np.ascontiguousarray(ds.xb, dtype=np.float32)
-        for qs in ds.query_sets.values():
-            qs.queries = np.ascontiguousarray(qs.queries, dtype=np.float32)
+        return lambda x: normalize_rows(x, what)
+    return lambda x: np.ascontiguousarray(x, dtype=np.float32)
+
+
+def read_dataset(path: str | os.PathLike, name: str | None = None, lazy_base: bool = False) -> Dataset:
+    """Load a dataset; angular vectors that are not unit-norm are normalised here, once.
+
+    ``lazy_base``: ``xb`` is a :class:`RowReader` over the open file (rows read and
+    converted when indexed) instead of an array, for a base too large to load.
+    """
+    path = Path(path)
+    f = open_h5(path)
+    try:
+        ds = _read(f, path, name, lazy_base)
+    except BaseException:
+        f.close()
+        raise
+    if not lazy_base:
+        f.close()
     return ds
+
+
+def _read(f: h5py.File, path: Path, name: str | None, lazy_base: bool) -> Dataset:
+    _require(f, path)
+    metric = str(f.attrs["distance"])
+    point_type = "bit" if metric in BINARY_METRICS else str(f.attrs.get("point_type", "float"))
+    dimension = int(f.attrs.get("dimension", f["train"].shape[-1]))
+    convert = _converter(metric, point_type, dimension, "train")
+    xb = RowReader(f["train"], convert, keep=f) if lazy_base else convert(f["train"][()])
+    sets = _query_sets(f)
+    for qs in sets.values():
+        qs.queries = _converter(metric, point_type, dimension, f"query set {qs.name!r}")(qs.queries)
+    ext = f[EXT].attrs if EXT in f else {}
+    return Dataset(
+        name=name or path.stem,
+        metric=metric,
+        xb=xb,
+        query_sets=sets,
+        base_modality=str(ext.get("base_modality", "unknown")),
+        base_labels=_strings(f[EXT]["base_labels"]) if EXT in f and "base_labels" in f[EXT] else None,
+        point_type=point_type,
+        attrs={k: (v.decode() if isinstance(v, bytes) else v) for k, v in dict(ext).items()},
+    )
 
 
 def describe(path: str | os.PathLike) -> dict:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from annbench.data.hdf5io import dataset_writer
+from annbench.data.hdf5io import RowReader, dataset_writer
 from annbench.data.model import QuerySet
 from annbench.data.synth_geometry import FIT_D, SynthModel, build_model, generate
 from annbench.errors import UserError
@@ -24,7 +24,6 @@ from annbench.groundtruth import exact_knn
 NAME = "clip-synth"
 VERSION = 1                 # bump when the same arguments would give other vectors
 CHUNK = 65536               # base rows generated and written at a time
-SLAB = 4096                 # base rows read back at a time when gathering candidates
 STREAMS = {"base": 0, "image": 1, "text": 2}
 
 
@@ -49,35 +48,6 @@ def sample_clip_synth(n: int, nq: int, d: int = FIT_D, seed: int = 0, *, nq_imag
     return generate(model, "image", STREAMS["base"], 0, n), queries["text"], queries["image"]
 
 
-class _SlabReader:
-    """Row access to an HDF5 dataset for :func:`exact_knn`.
-
-    h5py reads a long list of row ids one selection at a time (seconds for
-    tens of thousands of rows); reading the covering contiguous spans slab by
-    slab and picking rows from them is many times faster, in bounded memory.
-    """
-
-    def __init__(self, dset, slab: int = SLAB):
-        self.dset, self.slab = dset, slab
-        self.shape, self.dtype = dset.shape, dset.dtype
-
-    def __getitem__(self, key):
-        if isinstance(key, slice):
-            return self.dset[key]
-        rows = np.asarray(key, dtype=np.int64)
-        order = np.argsort(rows, kind="stable")
-        out = np.empty((rows.size, self.shape[1]), dtype=self.dtype)
-        sorted_rows = rows[order]
-        i = 0
-        while i < sorted_rows.size:
-            first = sorted_rows[i]
-            j = np.searchsorted(sorted_rows, first - first % self.slab + self.slab)
-            span = self.dset[first:sorted_rows[j - 1] + 1]
-            out[order[i:j]] = span[sorted_rows[i:j] - first]
-            i = j
-        return out
-
-
 def make_clip_synth(path: str | os.PathLike, n: int = 100_000, nq: int = 1000, d: int = FIT_D, seed: int = 0,
                     k: int = 100, force: bool = False, chunk: int = CHUNK) -> Path:
     """Write clip-synth to ``path`` (angular, unit-norm float32) with exact top-``min(k, n)`` ground truth.
@@ -95,7 +65,7 @@ def make_clip_synth(path: str | os.PathLike, n: int = 100_000, nq: int = 1000, d
             stop = min(n, start + chunk)
             train[start:stop] = generate(model, "image", STREAMS["base"], start, stop)
         xq = np.vstack(list(queries.values()))
-        D, I = exact_knn(_SlabReader(train), xq, min(k, n), "angular", block=chunk)
+        D, I = exact_knn(RowReader(train), xq, min(k, n), "angular", block=chunk)
         offset = 0
         for name, xq in queries.items():
             part = slice(offset, offset + len(xq))

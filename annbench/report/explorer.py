@@ -20,7 +20,6 @@ from annbench.errors import UserError
 from annbench.metrics import TIE_TOL, distances_of
 from annbench.report.recommend import closest_to, series_name
 
-MAX_DATASET_BYTES = 2 << 30  # the whole file is read; beyond this the explorer is skipped
 DEPTH = 10                   # rows shown per query
 TYPICAL_RECALL = 0.9
 
@@ -76,7 +75,10 @@ def _query(ds: Dataset, qset: str, q: int, role: str, found: list[np.ndarray], k
     columns = []
     for ids in found:
         row = ids[q, :k]
-        dist = distances_of(ds.xb, qs.queries[q:q + 1], row[None, :], ds.metric)[0]
+        # the base is read lazily: fetch the k rows, then measure against them
+        rows = np.asarray(ds.xb[np.where(row >= 0, row, 0)])
+        dist = distances_of(rows, qs.queries[q:q + 1], np.where(row >= 0, np.arange(len(row)), -1)[None, :],
+                            ds.metric)[0]
         col = []
         for i, d in zip(row, dist):
             if i < 0:
@@ -96,12 +98,10 @@ def _open(rows: pd.DataFrame, search_dirs: tuple[Path, ...], cache: dict) -> tup
     path = resolve_dataset(str(given.iloc[0]), Path(rows["results_dir"].iloc[0]), search_dirs)
     if path is None:
         return None, f"dataset file not found: {given.iloc[0]}"
-    if path.stat().st_size > MAX_DATASET_BYTES:
-        return None, f"dataset file too large to open for the explorer: {path}"
     key = str(path.resolve())
     if key not in cache:  # sections of one dataset share one read
         try:
-            cache[key] = (read_dataset(path), None)
+            cache[key] = (read_dataset(path, lazy_base=True), None)  # only the shown rows are read
         except (UserError, OSError, KeyError, ValueError) as exc:
             cache[key] = (None, f"cannot read {path}: {exc}")
     return cache[key]

@@ -46,17 +46,24 @@ def latency_chart(df: pd.DataFrame, index: str, recall_col: str, color: str, cid
                       spec.axis("nq (queries per batch)", log=True), spec.axis("ms per batch (p50)", log=True), out)
 
 
-def _crossover_note(part: pd.DataFrame, recall_col: str) -> str:
-    """``. GPU beats CPU from nq: nprobe=1 100, nprobe=64 10`` (``never up to N`` where it does not)."""
+def _crossover_note(part: pd.DataFrame, recall_col: str, listed: int = 3) -> str:
+    """``. GPU beats CPU from nq=8 for nprobe=4, nprobe=8; from nq=40 for 6 settings; never (up to nq=1,000)
+    for nprobe=64``: settings grouped by their crossover, named where few (the summary names each)."""
     table = crossover(part, recall_col)
     if table.empty:
         return ""
-    items = []
-    for r in table.itertuples():
-        name = " · ".join(s for s in (r.build_label, r.search_label) if s != "-") or r.index
-        when = f"never up to {r.max_nq:,}" if pd.isna(r.crossover_nq) else f"{int(r.crossover_nq):,}"
-        items.append(f"{name} {when}")
-    return ". GPU beats CPU from nq: " + ", ".join(items)
+    order = {(r.build_label, r.search_label): (spec.setting_key(r.build), spec.setting_key(r.search))
+             for r in part.itertuples()}
+    table = table.assign(_key=[order[(b, s)] for b, s in zip(table["build_label"], table["search_label"])])
+    groups = []
+    for when, group in table.groupby(table["crossover_nq"].fillna(float("inf")), sort=True):
+        group = group.sort_values("_key")
+        names = [" · ".join(x for x in (r.build_label, r.search_label) if x != "-") or r.index
+                 for r in group.itertuples()]
+        who = ", ".join(names) if len(names) <= listed else f"{len(names)} settings"
+        head = f"from nq={int(when):,}" if when != float("inf") else f"never (up to nq={group['max_nq'].max():,})"
+        groups.append(f"{head} for {who}")
+    return ". GPU beats CPU " + "; ".join(groups)
 
 
 def _knob(part: pd.DataFrame) -> str | None:
