@@ -1,8 +1,10 @@
 """Any faiss index named by an index_factory string ("IVF1024,PQ64x4fs,RFlat", "HNSW32", ...).
 
 Search parameters are one faiss ParameterSpace string ("nprobe=8,efSearch=64"),
-so every knob faiss exposes can be swept without a backend of its own.
-Parameters a string does not name keep their last value (faiss has no reset).
+so every knob faiss exposes can be swept without a backend of its own. A
+parameter a string does not name runs at the index's own default, not at the
+value an earlier point set: faiss has no reset, so the defaults of every
+parameter ParameterSpace lists for the index are read once and applied first.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Factory:
         params, _ = with_defaults(type(self), build, {})
         set_threads(threads)
         self.index = _make(d, params["factory"], metric_type(metric))
+        self._defaults = _defaults(self.index)
         self._bytes: int | None = None
 
     @classmethod
@@ -70,6 +73,7 @@ class Factory:
 
     def set_search_params(self, **params: Any) -> None:
         _, search = with_defaults(type(self), {}, params)
+        _set_params(self.index, self._defaults)
         _set_params(self.index, search["params"])
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -101,6 +105,37 @@ def _set_params(index: faiss.Index, params: Any) -> None:
         faiss.ParameterSpace().set_index_parameters(index, params)
     except RuntimeError as exc:
         raise UserError(f"faiss: bad search parameters {params!r}: {faiss_message(exc)}") from None
+
+
+def _current(index: faiss.Index, name: str) -> float | None:
+    """The value ParameterSpace's ``name`` has in ``index`` now; None where annbench cannot read it."""
+    index = faiss.downcast_index(index)
+    if isinstance(index, faiss.IndexPreTransform):
+        return _current(index.index, name)
+    if isinstance(index, faiss.IndexRefine):
+        return float(index.k_factor) if name == "k_factor_rf" else _current(index.base_index, name)
+    ivf = _ivf_of(index)
+    if name.startswith("quantizer_"):
+        return _current(ivf.quantizer, name[len("quantizer_"):]) if ivf is not None else None
+    if name == "nprobe" and ivf is not None:
+        return float(ivf.nprobe)
+    if name == "efSearch" and isinstance(index, faiss.IndexHNSW):
+        return float(index.hnsw.efSearch)
+    if name == "ht" and isinstance(index, faiss.IndexPQ):  # ST_PQ is what "ht >= code bits" selects
+        polysemous = index.search_type == faiss.IndexPQ.ST_polysemous
+        return float(index.polysemous_ht if polysemous else index.pq.code_size * 8)
+    if name == "ht" and isinstance(index, faiss.IndexIVFPQ):
+        return float(index.polysemous_ht)
+    return None
+
+
+def _defaults(index: faiss.Index) -> str:
+    """``"nprobe=1,efSearch=16"``: the index's values now of the parameters ParameterSpace tunes."""
+    space = faiss.ParameterSpace()
+    space.initialize(index)
+    names = [space.parameter_ranges.at(i).name for i in range(space.parameter_ranges.size())]
+    values = {name: _current(index, name) for name in names}
+    return ",".join(f"{name}={value:g}" for name, value in values.items() if value is not None)
 
 
 def _ivf_of(index: faiss.Index) -> faiss.IndexIVF | None:
