@@ -124,3 +124,16 @@ def test_retry_failed_measures_failures_again_and_keeps_the_rest(tmp_path, t2i_f
     assert len(df) == 2 and set(df["status"]) == {"ok"} and (df["recall"] == 1.0).all()
     ok_name = next(n for n, blob in before.items() if json.loads(blob)["status"] == "ok")
     assert _records(res)[ok_name] == before[ok_name]  # the measured point is untouched
+
+
+def test_index_parameters_are_never_taken_for_abbreviated_sweep_flags(tmp_path, t2i_file):
+    """ivf_pq's --m is its own parameter, not an abbreviation of --min-time or --memory-limit-gb."""
+    r = run_cli("sweep", "--dataset", str(t2i_file), "--index", "ivf_pq", "--nlist", "16", "--m", "8",
+                "--nprobe", "16", "--nq", "100", "--queries", "text", "--k", "10", "--min-time", "0.05",
+                "--results", str(tmp_path / "res"))
+    assert r.returncode == 0, r.stderr
+    df = load_results(tmp_path / "res")
+    assert df["build.m"].tolist() == [8] and (df["status"] == "ok").all()
+    r = run_cli("sweep", "--dataset", str(t2i_file), "--index", "ivf_pq", "--min", "1",
+                "--results", str(tmp_path / "res"))
+    assert r.returncode == 2 and "unknown parameter --min for ivf_pq" in r.stderr

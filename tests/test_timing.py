@@ -31,11 +31,12 @@ def test_fast_search_times_whole_passes(unit_data):
     assert (t.I == search(xq, 10)[1]).all()
     assert t.qps == t.queries_timed / t.wall_s
     assert calls[0] == 5  # the warm-up batch has the timed shape
+    assert t.queries_searched == sum(calls) - 50  # warm-up + timed (the check above searched 50 more)
 
 
 def test_slow_search_stops_inside_the_first_pass_and_still_covers_every_query(unit_data):
     xb, xq = unit_data
-    search, _ = _exact(xb)
+    search, calls = _exact(xb)
 
     def slow(q, k):
         time.sleep(0.01)
@@ -43,5 +44,8 @@ def test_slow_search_stops_inside_the_first_pass_and_still_covers_every_query(un
     t = measure(slow, xq, 10, 1, min_time_s=0.02, min_batches=4)
     assert 4 <= t.batch_ms.size < len(xq)
     assert (t.batch_ms >= 10).all()
+    searched = sum(calls)
     assert (t.I == search(xq, 10)[1]).all()  # the rest was searched untimed, for recall
     assert t.qps < 100
+    # per-query counters (ndis) divide by every query the index saw, the untimed ones too
+    assert t.queries_searched == searched == 1 + t.queries_timed + (len(xq) - t.queries_timed)

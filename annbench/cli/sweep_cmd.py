@@ -16,7 +16,7 @@ BLAS_FROM_NQ = 20
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("sweep", help="measure recall, QPS, latency, build time and memory",
+    p = sub.add_parser("sweep", help="measure recall, QPS, latency, build time and memory", allow_abbrev=False,
                        description="Index parameters are given as --NAME v1,v2 (see `annbench indexes`).")
     p.add_argument("--config", help="YAML file with several indexes")
     p.add_argument("--dataset", help="dataset name (in datasets/) or path of an HDF5 file")

@@ -26,6 +26,7 @@ class Timing:
     batch_ms: np.ndarray      # every timed batch, in ms
     wall_s: float
     queries_timed: int
+    queries_searched: int     # every query the index saw: warm-up, timed and untimed fill
 
     def summary(self) -> dict:
         p50, p95, p99 = np.percentile(self.batch_ms, [50, 95, 99])
@@ -71,11 +72,14 @@ def measure(search, xq: np.ndarray, k: int, nq: int, min_time_s: float, min_batc
             break
     wall_ns = clock() - start
     queries = len(times) * nq
-    I = _all_ids(search, xq, k, plan, kept)
-    return Timing(I, queries / (wall_ns / 1e9), np.asarray(times) / 1e6, wall_ns / 1e9, queries)
+    I, filled = _all_ids(search, xq, k, plan, kept)
+    return Timing(I, queries / (wall_ns / 1e9), np.asarray(times) / 1e6, wall_ns / 1e9, queries,
+                  len(inputs[0]) + queries + filled)
 
 
-def _all_ids(search, xq: np.ndarray, k: int, plan: list[np.ndarray], kept: list[np.ndarray]) -> np.ndarray:
+def _all_ids(search, xq: np.ndarray, k: int, plan: list[np.ndarray], kept: list[np.ndarray]
+             ) -> tuple[np.ndarray, int]:
+    """Ids for every query (from the timed batches, the rest searched untimed), and how many were searched here."""
     I = np.full((xq.shape[0], k), -1, dtype=np.int64)
     done = np.zeros(xq.shape[0], dtype=bool)
     for rows, Ib in zip(plan, kept):
@@ -86,4 +90,4 @@ def _all_ids(search, xq: np.ndarray, k: int, plan: list[np.ndarray], kept: list[
         rows = rest[s:s + FILL_BATCH]
         _, Ib = search(np.ascontiguousarray(xq[rows]), k)
         I[rows, : Ib.shape[1]] = Ib
-    return I
+    return I, int(rest.size)

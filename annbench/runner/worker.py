@@ -89,7 +89,7 @@ def run(spec: dict) -> None:
         record = {**base, **timing.summary(), "status": "ok", "reason": "",
                   "modality": qs.modality, "n_queries": qs.nq,
                   "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  "ndis_per_query": _ndis(before, after, timing.queries_timed + key["nq"]), **rerank_fields}
+                  "ndis_per_query": _ndis(before, after, timing.queries_searched), **rerank_fields}
         record.update(all_recalls(ds.xb, qs.queries, timing.I, qs.neighbors, qs.distances, key["k"], ds.metric))
         record.update(float_recalls(timing.I, *truths.get(qs.name, (None, None)), key["k"]))
         if spec.get("save_neighbors"):
