@@ -3,13 +3,16 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-DATASET ?= clip-synth
-# make bench's default dataset is sized to finish in about 5 minutes on 2 cores; BENCH_N=100000 for the full default
+# make bench's default dataset is sized to finish in about 5 minutes on 2 cores; BENCH_N=100000 for the full
+# default. Another size is another dataset, with its own file, results and report (suffix -nBENCH_N).
 BENCH_N ?= 30000
+SIZE_TAG := $(if $(filter 30000,$(BENCH_N)),,-n$(BENCH_N))
+DATASET ?= clip-synth$(SIZE_TAG)
 BENCH_CONFIG ?= annbench/configs/bench.yaml
-RESULTS ?= results/bench
+RESULTS ?= results/bench$(SIZE_TAG)
+REPORT ?= reports/bench$(SIZE_TAG)
 
-.PHONY: all install test bench bench-binary bench-overhead bench-groundtruth report browser clean
+.PHONY: all install test bench bench-binary bench-overhead bench-groundtruth browser clean
 
 all: test
 
@@ -31,17 +34,17 @@ test: $(STAMP) browser
 	$(PY) -m pytest -q
 
 datasets/$(DATASET).hdf5: | $(STAMP)
-	$(PY) -m annbench datasets make clip-synth --n $(BENCH_N)
+	$(PY) -m annbench datasets make clip-synth --n $(BENCH_N) --name $(DATASET)
 
 bench: $(STAMP) datasets/$(DATASET).hdf5
-	$(PY) -m annbench sweep --config $(BENCH_CONFIG) --results $(RESULTS)
+	$(PY) -m annbench sweep --config $(BENCH_CONFIG) --dataset $(DATASET) --results $(RESULTS)
 	$(PY) -m annbench summary --results $(RESULTS)
-	$(PY) -m annbench report --results $(RESULTS) --out reports/bench
+	$(PY) -m annbench report --results $(RESULTS) --out $(REPORT)
 
 # make bench-binary: binary backends on sign (512-bit) and ITQ (256-bit) codes of the default dataset,
 # summarised and reported beside make bench's float results (when there are some) on one float-truth axis.
 BINARY_CONFIG ?= annbench/configs/binary.yaml
-BINARY_RESULTS ?= results/binary
+BINARY_RESULTS ?= results/binary$(SIZE_TAG)
 BENCH_RESULTS_IF_ANY = $(if $(wildcard $(RESULTS)/records),--results $(RESULTS))
 
 datasets/$(DATASET)-sign512.hdf5: datasets/$(DATASET).hdf5
@@ -54,7 +57,7 @@ bench-binary: $(STAMP) datasets/$(DATASET)-sign512.hdf5 datasets/$(DATASET)-itq2
 	$(PY) -m annbench sweep --config $(BINARY_CONFIG) --dataset $(DATASET)-sign512 --results $(BINARY_RESULTS)
 	$(PY) -m annbench sweep --config $(BINARY_CONFIG) --dataset $(DATASET)-itq256 --results $(BINARY_RESULTS)
 	$(PY) -m annbench summary $(BENCH_RESULTS_IF_ANY) --results $(BINARY_RESULTS)
-	$(PY) -m annbench report $(BENCH_RESULTS_IF_ANY) --results $(BINARY_RESULTS) --out reports/binary
+	$(PY) -m annbench report $(BENCH_RESULTS_IF_ANY) --results $(BINARY_RESULTS) --out reports/binary$(SIZE_TAG)
 
 bench-overhead: $(STAMP) datasets/$(DATASET).hdf5
 	$(PY) -m annbench.bench.overhead --dataset $(DATASET)
@@ -63,4 +66,4 @@ bench-groundtruth: $(STAMP)
 	$(PY) -m annbench.bench.groundtruth_rate
 
 clean:
-	rm -rf $(VENV) results reports/bench
+	rm -rf $(VENV) results reports/bench* reports/binary*

@@ -86,3 +86,14 @@ def test_unreadable_dataset_for_stats(npy):
     (npy / "junk.hdf5").write_text("nope")
     r = run_cli("datasets", "stats", "junk.hdf5", cwd=npy)
     assert r.returncode == 2 and "not an HDF5 file" in r.stderr
+
+
+def test_make_refuses_a_depth_beyond_n_and_defaults_below_it(tmp_path):
+    r = run_cli("datasets", "--dir", "ds", "make", "clip-synth", "--n", "50", "--nq", "5", "--k", "60", cwd=tmp_path)
+    assert r.returncode == 2 and "--k 60 exceeds the base size n=50" in r.stderr
+    assert not (tmp_path / "ds").exists() or list((tmp_path / "ds").iterdir()) == []
+    r = run_cli("datasets", "--dir", "ds", "make", "clip-synth", "--n", "50", "--nq", "5", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    from annbench.data.hdf5io import describe
+
+    assert describe(tmp_path / "ds" / "clip-synth.hdf5")["query_sets"]["text"][1] == 50

@@ -37,7 +37,7 @@ def add_parser(sub) -> None:
     mk.add_argument("--n", type=int, default=100_000)
     mk.add_argument("--nq", type=int, default=1000)
     mk.add_argument("--d", type=int, default=512)
-    mk.add_argument("--k", type=int, default=100)
+    mk.add_argument("--k", type=int, help="ground-truth depth (default: 100, or n when n < 100)")
     mk.add_argument("--seed", type=int, default=0)
     mk.add_argument("--name", help="dataset name (default: the kind)")
     mk.add_argument("--out")
@@ -105,10 +105,13 @@ def run_make(args) -> int:
     from annbench.data.synth import make_clip_synth
 
     for flag in ("n", "nq", "d", "k"):
-        if getattr(args, flag) < 1:
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserError(f"--{flag} must be >= 1")
+    if args.k is not None and args.k > args.n:
+        raise UserError(f"--k {args.k} exceeds the base size n={args.n}")
+    k = min(100, args.n) if args.k is None else args.k
     out = _out_path(args, args.name or args.kind)
-    make_clip_synth(out, n=args.n, nq=args.nq, d=args.d, seed=args.seed, k=min(args.k, args.n), force=args.force)
+    make_clip_synth(out, n=args.n, nq=args.nq, d=args.d, seed=args.seed, k=k, force=args.force)
     print(f"wrote {out}")
     return 0
 
