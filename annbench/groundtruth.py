@@ -22,8 +22,9 @@ from annbench.data.validate import check_depth
 
 DEFAULT_K = 100
 DEFAULT_BLOCK = 65536
-GPU_MAX_K = 2048  # faiss's largest k for GPU selection
-RESCORE_CHUNK = 16  # queries per re-score step: their candidates stay in cache
+GPU_MAX_K = 1024  # the largest k every faiss GPU build selects (CUDA builds: 2048)
+RESCORE_CHUNK = 16  # queries per re-score step ...
+RESCORE_ROWS = 4096  # ... and at most this many candidate rows: they stay in cache
 GATHER_ROWS = 1 << 18  # candidate rows read at once from an on-disk base
 # base rows per BLAS call inside faiss's brute force (its default: 1024). Measured on
 # 2 cores, d=512, nq=2000: 4096 runs at ~0.9 of the bare sgemm rate, 1024 at ~0.84.
@@ -36,15 +37,21 @@ def _margin(k: int) -> int:
     return min(64, 8 + k // 4)
 
 
-def _tolerance(d: int, qnorm: np.ndarray, max_norm: float, ip: bool) -> np.ndarray:
-    """Twice the worst-case float32 error of one score, per query.
+def _tolerance(d: int, qnorm: np.ndarray, max_norm: float, kth: np.ndarray, ip: bool) -> np.ndarray:
+    """Twice the worst-case float32 error of a score that can matter, per query.
 
-    A float32 dot product of length d errs by at most about d*u*|x||q|; faiss's
-    L2 adds the two squared norms (each within d*u*|.|^2) and rounds twice more.
+    A float32 dot product of length d errs by at most about d*u*|x||q|, with
+    |x| at most the largest base norm. faiss's L2 (|x|^2 + |q|^2 - 2<x,q>, each
+    in float32, rounded twice more) errs by at most (d+4)*u*(|x|+|q|)^2; an item
+    that can score near the k-th squared distance ``kth`` has |x| <= |q| + R with
+    R^2 about kth, so one far-away vector does not widen every query's bound.
     """
+    c = (d + 4) * _U
     if ip:
-        return 2 * (d + 4) * _U * qnorm * max_norm
-    return 2 * (d + 4) * _U * (qnorm + max_norm) ** 2
+        return 2 * c * qnorm * max_norm
+    kth = np.maximum(kth, 0.0)
+    reach = np.sqrt(kth + 2 * c * (2 * qnorm + np.sqrt(kth)) ** 2)  # R, its own error included
+    return 2 * c * (qnorm + np.minimum(max_norm, qnorm + reach)) ** 2
 
 
 def _block_search(xq: np.ndarray, block: np.ndarray, k: int, ip: bool, gpu_res) -> tuple[np.ndarray, np.ndarray]:
@@ -106,33 +113,23 @@ def _search(xb, xq: np.ndarray, keep: int, ip: bool, block: int, gpu_res) -> tup
     return D, I, float(np.sqrt(max_sq * (1 + xq.shape[1] * _U)))
 
 
-def _candidates(xb, xq: np.ndarray, k: int, ip: bool, block: int, gpu_res
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """float32 ``(D, I)`` holding every possible true top-k item, and how many columns each query needs."""
-    nb, nq, d = int(xb.shape[0]), xq.shape[0], xq.shape[1]
+def _candidates(xb, xq: np.ndarray, k: int, ip: bool, block: int, gpu_res):
+    """Yield ``(rows, I, width)`` per pass: for those queries, candidate ids best first (float32
+    order) holding every possible true top-k item within each row's first ``width`` columns."""
+    nb, d = int(xb.shape[0]), xq.shape[1]
     qnorm = np.sqrt(np.einsum("ij,ij->i", xq, xq, dtype=np.float64))
     keep = min(nb, k + _margin(k))
-    todo = np.arange(nq)
-    out_D = out_I = None
-    width = np.empty(nq, dtype=np.int64)
+    todo = np.arange(xq.shape[0])
     while todo.size:
         D, I, max_norm = _search(xb, xq[todo], keep, ip, block, gpu_res)
-        if out_D is None:
-            out_D, out_I = D, I
-        tol = _tolerance(d, qnorm[todo], max_norm, ip)[:, None]
-        kth = D[:, k - 1:k].astype(np.float64)
-        near = D >= kth - tol if ip else D <= kth + tol
-        n_near = near.sum(axis=1)
-        done = (n_near < keep) | (keep == nb)
-        if D.shape[1] > out_D.shape[1]:  # a second pass: widen the output for its queries
-            pad = D.shape[1] - out_D.shape[1]
-            out_D = np.hstack([out_D, np.zeros((nq, pad), dtype=out_D.dtype)])
-            out_I = np.hstack([out_I, np.full((nq, pad), -1, dtype=np.int64)])
-        rows = todo[done]
-        out_D[rows, :D.shape[1]], out_I[rows, :D.shape[1]] = D[done], I[done]
-        width[rows] = n_near[done]
+        kth = D[:, k - 1].astype(np.float64)
+        tol = _tolerance(d, qnorm[todo], max_norm, kth, ip)[:, None]
+        near = D >= (kth[:, None] - tol) if ip else D <= (kth[:, None] + tol)
+        width = near.sum(axis=1)
+        done = (width < keep) | (keep == nb)
+        if done.any():
+            yield todo[done], I[done, :int(width[done].max(initial=k))], width[done]
         todo, keep = todo[~done], min(nb, 2 * keep)
-    return out_D, out_I, width
 
 
 def _gather(xb, I: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -148,13 +145,11 @@ def _exact_scores(rows: np.ndarray, J: np.ndarray, I: np.ndarray, xq: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray]:
     """float64 scores (lower is better) of candidates ``J`` for queries ``xq``, sorted, ties by id."""
     vecs = np.asarray(rows[J], dtype=np.float32)  # (nq, c, d)
-    # float32 products are exact in float64: accumulate there, without a float64 copy
-    dot = np.einsum("qcd,qd->qc", vecs, xq, dtype=np.float64)
-    if ip:
-        score = -dot
-    else:
-        sq = np.einsum("qcd,qcd->qc", vecs, vecs, dtype=np.float64) - 2 * dot
-        score = np.sqrt(np.maximum(sq + np.einsum("qd,qd->q", xq, xq, dtype=np.float64)[:, None], 0.0))
+    if ip:  # float32 products are exact in float64: accumulate there, without a float64 copy
+        score = -np.einsum("qcd,qd->qc", vecs, xq, dtype=np.float64)
+    else:  # differences, not |x|^2 + |q|^2 - 2<x,q>, which cancels when norms dwarf distances
+        diff = vecs.astype(np.float64) - xq.astype(np.float64)[:, None, :]
+        score = np.sqrt(np.einsum("qcd,qcd->qc", diff, diff))
     score[I < 0] = np.inf
     order = np.lexsort((I, score), axis=-1)
     return np.take_along_axis(score, order, 1), np.take_along_axis(I, order, 1)
@@ -168,13 +163,16 @@ def _rescore(xb, xq: np.ndarray, I: np.ndarray, width: np.ndarray, k: int, ip: b
     out_i = np.empty((nq, k), dtype=np.int64)
 
     def run(rows: np.ndarray, J: np.ndarray, offset: int, q0: int, q1: int) -> None:
-        for a in range(q0, q1, RESCORE_CHUNK):
-            b = min(q1, a + RESCORE_CHUNK)
+        a = q0
+        while a < q1:
+            c = max(k, int(width[a:a + RESCORE_CHUNK].max(initial=k)))
+            b = min(q1, a + max(1, min(RESCORE_CHUNK, RESCORE_ROWS // c)))
             c = max(k, int(width[a:b].max()))
             s, i = _exact_scores(rows, J[a - offset:b - offset, :c], I[a:b, :c], xq[a:b], ip)
             out_s[a:b], out_i[a:b] = s[:, :k], i[:, :k]
+            a = b
 
-    step = max(1, GATHER_ROWS // I.shape[1])
+    step = max(1, GATHER_ROWS // max(1, I.shape[1]))
     with ThreadPoolExecutor(max(1, threads)) as pool:
         for g0 in range(0, nq, step):  # an on-disk base is read a bounded group of queries at a time
             g1 = min(nq, g0 + step)
@@ -212,9 +210,12 @@ def exact_knn(xb, xq: np.ndarray, k: int = DEFAULT_K, metric: str = "angular",
     k = check_depth(k, int(xb.shape[0]))
     ip = metric == "angular"
     xq = np.ascontiguousarray(xq, dtype=np.float32)
-    gpu_res = _gpu_resources(use_gpu)
+    score = np.empty((xq.shape[0], k))
+    ids = np.empty((xq.shape[0], k), dtype=np.int64)
+    gpu_res = _gpu_resources(use_gpu) if xq.shape[0] else None
     with _blas_tiles(BLAS_DATABASE_BS):
-        D, I, width = _candidates(xb, xq, k, ip, _block_rows(xb, block, gpu_res is not None), gpu_res)
-    score, I = _rescore(xb, xq, I, width, k, ip, _threads())
+        passes = _candidates(xb, xq, k, ip, _block_rows(xb, block, gpu_res is not None), gpu_res)
+        for rows, I, width in passes:  # most queries in the first pass; hard ones later, with more candidates
+            score[rows], ids[rows] = _rescore(xb, xq[rows], I, width, k, ip, _threads())
     dist = 1.0 + score if ip else score
-    return dist.astype(np.float32), I.astype(np.int64)
+    return dist.astype(np.float32), ids

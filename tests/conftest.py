@@ -79,8 +79,10 @@ def brute_force(xb: np.ndarray, xq: np.ndarray, k: int, metric: str) -> tuple[np
     xb64, xq64 = xb.astype(np.float64), xq.astype(np.float64)
     if metric == "angular":
         dist = 1.0 - xq64 @ xb64.T
-    else:
-        dist = np.sqrt(np.maximum((xq64**2).sum(1)[:, None] - 2 * xq64 @ xb64.T + (xb64**2).sum(1)[None], 0))
+    else:  # differences: |x|^2 + |q|^2 - 2<x,q> cancels when the norms dwarf the distances
+        step = max(1, (1 << 24) // max(1, xb64.size))
+        dist = np.vstack([np.sqrt((((q[:, None, :] - xb64[None]) ** 2).sum(-1)))
+                          for q in (xq64[s:s + step] for s in range(0, len(xq64), step))])
     order = np.argsort(dist, axis=1, kind="stable")[:, :k]
     return np.take_along_axis(dist, order, 1), order
 

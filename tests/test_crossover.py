@@ -12,7 +12,7 @@ from annbench.results.summary import format_summary
 def _row(device, nq, qps, nprobe=8, recall=0.95, index="ivf_flat"):
     return {"dataset": "clip-synth", "query_set": "text", "k": 10, "index": index, "device": device,
             "build_label": "nlist=1024", "search_label": f"nprobe={nprobe}", "nq": nq, "qps": qps,
-            "recall_ties": recall, "status": "ok", "id": f"{device}-{nprobe}-{nq}"}
+            "recall_ties": recall, "status": "ok", "threads": 2, "id": f"{device}-{nprobe}-{nq}"}
 
 
 def _frame(rows):
@@ -42,9 +42,9 @@ def test_cpu_always_faster_and_settings_apart():
     assert table.loc["nprobe=64", "crossover_nq"] == 100
 
 
-def test_only_common_nq_ok_points_and_the_last_read_copy_count():
+def test_only_common_nq_ok_points_and_the_first_read_copy_count():
     rows = [_row("cpu", 1, 1000), _row("cpu", 10, 1000), _row("cpu", 1000, 1000),
-            _row("gpu", 10, 500), _row("gpu", 10, 5000), _row("gpu", 100, 9000),
+            _row("gpu", 10, 5000), _row("gpu", 10, 500), _row("gpu", 100, 9000),
             {**_row("gpu", 1, 99999), "status": "failed"}]
     row = crossover(_frame(rows)).iloc[0]
     assert row["nq_compared"] == [10] and row["crossover_nq"] == 10
@@ -59,7 +59,7 @@ def test_nothing_to_compare_without_both_devices():
 def test_summary_names_the_crossover():
     rows = [_row("cpu", 1, 2000), _row("cpu", 1000, 10000), _row("gpu", 1, 300), _row("gpu", 1000, 90000)]
     text = format_summary(_frame(rows))
-    assert "GPU vs CPU: the smallest nq at which GPU QPS beats CPU QPS" in text
+    assert "GPU vs CPU: from which nq the GPU has the higher QPS at every larger nq measured" in text
     assert "ivf_flat nlist=1024 nprobe=8" in text and "GPU faster from nq=1,000 (9.00x at nq=1,000)" in text
 
 
@@ -75,3 +75,12 @@ def test_report_latency_chart_states_the_crossover():
     assert chart["subtitle"].endswith(
         ". GPU beats CPU from nq=1,000 for nlist=1024 · nprobe=8; never (up to nq=1,000) for nlist=1024 · nprobe=64")
     assert {s["dash"] for s in chart["series"]} == {True, False}
+
+
+def test_the_crossover_is_where_the_gpu_stays_ahead_and_threads_are_apart():
+    rows = [_row("cpu", 10, 1000), _row("cpu", 100, 9000), _row("cpu", 1000, 10000),
+            _row("gpu", 10, 1200), _row("gpu", 100, 5000), _row("gpu", 1000, 50000),
+            {**_row("cpu", 10, 100), "threads": 1}, {**_row("cpu", 1000, 900), "threads": 1}]
+    table = crossover(_frame(rows))
+    assert len(table) == 1 and table.iloc[0]["threads"] == 2  # one thread: no GPU points to pair with
+    assert table.iloc[0]["crossover_nq"] == 1000  # ahead at nq=10, behind at 100: it pays from 1000

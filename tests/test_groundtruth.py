@@ -130,3 +130,39 @@ def test_asking_for_a_missing_gpu_is_an_error(unit_data):
     xb, xq = unit_data
     with pytest.raises(UserError, match="GPU"):
         exact_knn(xb, xq, 10, "angular", use_gpu=True)
+
+
+def test_euclidean_exact_when_norms_dwarf_distances():
+    """Vectors 1000 from the origin, neighbours a few float32 steps apart: float32 L2
+    cannot rank them, and neither can float64 |x|^2 + |q|^2 - 2<x,q>."""
+    rng = np.random.default_rng(2)
+    d, centre = 64, np.full(64, 1000.0, dtype=np.float32)
+    step = np.spacing(np.float32(1000.0))
+    xb = (centre + step * rng.integers(-3, 4, size=(3000, d))).astype(np.float32)
+    xq = (centre + step * rng.integers(-3, 4, size=(20, d))).astype(np.float32)
+    D, I = exact_knn(xb, xq, 10, "euclidean")
+    ref_D, ref_I = brute_force(xb, xq, 10, "euclidean")
+    assert _same_up_to_ties(I, ref_I, ref_D, tol=1e-12)
+    assert np.abs(D - ref_D).max() < 1e-5
+
+
+def test_one_far_vector_does_not_widen_every_query(monkeypatch):
+    from annbench import groundtruth
+
+    rng = np.random.default_rng(0)
+    xb = rng.standard_normal((20000, 64)).astype(np.float32)
+    xq = rng.standard_normal((200, 64)).astype(np.float32)
+    xb[12345] *= 300  # one outlier: the largest norm of the base
+    passes = []
+    search = groundtruth._search
+    monkeypatch.setattr(groundtruth, "_search", lambda *a: passes.append(a[2]) or search(*a))
+    D, I = exact_knn(xb, xq, 10, "euclidean")
+    assert passes == [10 + groundtruth._margin(10)]  # one pass: the bound is each query's own
+    ref_D, ref_I = brute_force(xb, xq, 10, "euclidean")
+    assert _same_up_to_ties(I, ref_I, ref_D) and np.abs(D - ref_D).max() < 1e-5
+
+
+def test_no_queries():
+    xb = np.eye(4, dtype=np.float32)
+    D, I = exact_knn(xb, np.zeros((0, 4), np.float32), 2, "euclidean")
+    assert D.shape == I.shape == (0, 2)

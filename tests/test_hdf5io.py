@@ -109,6 +109,11 @@ def test_lazy_base_reads_the_rows_a_full_load_holds(tmp_path, metric):
     ids = np.array([[8999, 3, 3, 4100], [0, 8191, 8192, 17]])  # unsorted, repeated, across slabs
     np.testing.assert_allclose(lazy.xb[ids], full.xb[ids], rtol=1e-6)
     np.testing.assert_array_equal(lazy.xb[10:20], full.xb[10:20])
+    mask = np.zeros(9000, dtype=bool)
+    mask[[5, 8000]] = True
+    np.testing.assert_allclose(lazy.xb[mask], full.xb[mask], rtol=1e-6)
+    with pytest.raises(IndexError):
+        lazy.xb[[9000]]
     assert lazy.query_sets["test"].queries.tolist() == full.query_sets["test"].queries.tolist()
 
 

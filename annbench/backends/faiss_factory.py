@@ -4,7 +4,7 @@ Search parameters are one faiss ParameterSpace string ("nprobe=8,efSearch=64"),
 so every knob faiss exposes can be swept without a backend of its own. A
 parameter a string does not name runs at the index's own default, not at the
 value an earlier point set: faiss has no reset, so the defaults of every
-parameter ParameterSpace lists for the index are read once and applied first.
+parameter ParameterSpace can set on the index are read once and applied first.
 """
 
 from __future__ import annotations
@@ -107,35 +107,51 @@ def _set_params(index: faiss.Index, params: Any) -> None:
         raise UserError(f"faiss: bad search parameters {params!r}: {faiss_message(exc)}") from None
 
 
+# every name faiss's ParameterSpace.set_index_parameter knows that changes a search
+# (efConstruction only matters to later adds, but is settable, so it is reset too)
+_SETTABLE = ("nprobe", "max_codes", "efSearch", "efConstruction", "ht", "k_factor", "k_factor_rf")
+
+
 def _current(index: faiss.Index, name: str) -> float | None:
-    """The value ParameterSpace's ``name`` has in ``index`` now; None where annbench cannot read it."""
+    """The value ParameterSpace's ``name`` has in ``index`` now; None where it does not apply."""
     index = faiss.downcast_index(index)
-    if isinstance(index, faiss.IndexPreTransform):
+    if isinstance(index, (faiss.IndexPreTransform, faiss.IndexIDMap)):
         return _current(index.index, name)
     if isinstance(index, faiss.IndexRefine):
         return float(index.k_factor) if name == "k_factor_rf" else _current(index.base_index, name)
     ivf = _ivf_of(index)
+    hnsw = index if isinstance(index, faiss.IndexHNSW) else None
+    if ivf is not None and hnsw is None and name in ("efSearch", "efConstruction"):
+        quantizer = faiss.downcast_index(ivf.quantizer)  # faiss sets these on an HNSW quantizer
+        hnsw = quantizer if isinstance(quantizer, faiss.IndexHNSW) else None
     if name.startswith("quantizer_"):
         return _current(ivf.quantizer, name[len("quantizer_"):]) if ivf is not None else None
-    if name == "nprobe" and ivf is not None:
-        return float(ivf.nprobe)
-    if name == "efSearch" and isinstance(index, faiss.IndexHNSW):
-        return float(index.hnsw.efSearch)
-    if name == "ht" and isinstance(index, faiss.IndexPQ):  # ST_PQ is what "ht >= code bits" selects
+    values = {
+        "nprobe": lambda: ivf.nprobe if ivf is not None else None,
+        "max_codes": lambda: ivf.max_codes if ivf is not None else None,
+        "efSearch": lambda: hnsw.hnsw.efSearch if hnsw is not None else None,
+        "efConstruction": lambda: hnsw.hnsw.efConstruction if hnsw is not None else None,
+        "k_factor": lambda: index.k_factor if isinstance(index, faiss.IndexIVFPQR) else None,
+        "ht": lambda: _ht(index),
+    }
+    value = values[name]() if name in values else None
+    return None if value is None else float(value)
+
+
+def _ht(index: faiss.Index) -> float | None:
+    if isinstance(index, faiss.IndexPQ):  # ST_PQ is what "ht >= code bits" selects
         polysemous = index.search_type == faiss.IndexPQ.ST_polysemous
-        return float(index.polysemous_ht if polysemous else index.pq.code_size * 8)
-    if name == "ht" and isinstance(index, faiss.IndexIVFPQ):
-        return float(index.polysemous_ht)
+        return index.polysemous_ht if polysemous else index.pq.code_size * 8
+    if isinstance(index, faiss.IndexIVFPQ):
+        return index.polysemous_ht
     return None
 
 
 def _defaults(index: faiss.Index) -> str:
-    """``"nprobe=1,efSearch=16"``: the index's values now of the parameters ParameterSpace tunes."""
-    space = faiss.ParameterSpace()
-    space.initialize(index)
-    names = [space.parameter_ranges.at(i).name for i in range(space.parameter_ranges.size())]
+    """``"nprobe=1,max_codes=0,..."``: the index's values now of every parameter ParameterSpace can set."""
+    names = [*_SETTABLE, *(f"quantizer_{n}" for n in _SETTABLE)]
     values = {name: _current(index, name) for name in names}
-    return ",".join(f"{name}={value:g}" for name, value in values.items() if value is not None)
+    return ",".join(f"{name}={value:.17g}" for name, value in values.items() if value is not None)
 
 
 def _ivf_of(index: faiss.Index) -> faiss.IndexIVF | None:

@@ -101,7 +101,12 @@ class RowReader:
     def __getitem__(self, key):
         if isinstance(key, slice):
             return self._convert(self.dset[key])
-        ids = np.asarray(key, dtype=np.int64)
+        ids = np.asarray(key)
+        if ids.dtype == bool:  # a mask over the rows, as numpy reads one
+            ids = np.flatnonzero(ids)
+        ids = ids.astype(np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.shape[0]):
+            raise IndexError(f"row ids must lie in [0, {self.shape[0]})")
         rows = ids.ravel()
         order = np.argsort(rows, kind="stable")
         out = np.empty((rows.size, *self.dset.shape[1:]), dtype=self.dset.dtype)

@@ -2,24 +2,27 @@
 which GPU QPS beats CPU QPS.
 
 CPU and GPU points of one setting (same dataset, query set, k, index, build and
-search parameters) are paired at the nq values both measured. The answer is the
-smallest such nq with the higher GPU QPS, or none when the CPU wins at every
-measured nq (then the largest nq compared says how far that holds). The recall
+search parameters, threads) are paired at the nq values both measured. The
+answer is the smallest such nq from which the GPU has the higher QPS at every
+larger nq measured, or none when the CPU wins at the largest (then the largest
+nq compared says how far that holds). The recall
 of each side is reported beside it: a GPU index that wins by losing recall is
 not the same setting.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-SETTING = ["dataset", "query_set", "k", "index", "build_label", "search_label"]
+SETTING = ["dataset", "query_set", "k", "index", "build_label", "search_label", "threads"]
 COLUMNS = [*SETTING, "crossover_nq", "nq_compared", "max_nq", "speedup_at_max_nq", "recall_cpu", "recall_gpu"]
 
 
-def _latest(rows: pd.DataFrame) -> pd.DataFrame:
-    """One point per setting and nq (several results directories may hold the same point: the last read wins)."""
-    return rows.drop_duplicates([*SETTING, "nq"], keep="last")
+def _one_per_nq(rows: pd.DataFrame) -> pd.DataFrame:
+    """One point per setting and nq: several results directories may hold the same point
+    (same id); the first read counts, as in the report's charts."""
+    return rows.drop_duplicates([*SETTING, "nq"], keep="first")
 
 
 def _pairs(df: pd.DataFrame, recall: str) -> pd.DataFrame:
@@ -31,9 +34,9 @@ def _pairs(df: pd.DataFrame, recall: str) -> pd.DataFrame:
     keep.remove("device")
     if rows.empty:
         return pd.DataFrame(columns=[*SETTING, "nq", "qps_cpu", "qps_gpu", f"{recall}_cpu", f"{recall}_gpu"])
-    rows = rows.assign(k=rows["k"].fillna(-1))
-    cpu = _latest(rows[rows["device"] == "cpu"])[keep]
-    gpu = _latest(rows[rows["device"] == "gpu"])[keep]
+    rows = rows.assign(k=rows["k"].fillna(-1), threads=rows["threads"].fillna(-1))
+    cpu = _one_per_nq(rows[rows["device"] == "cpu"])[keep]
+    gpu = _one_per_nq(rows[rows["device"] == "gpu"])[keep]
     return cpu.merge(gpu, on=[*SETTING, "nq"], suffixes=("_cpu", "_gpu"))
 
 
@@ -47,16 +50,19 @@ def crossover(df: pd.DataFrame, recall: str = "recall_ties") -> pd.DataFrame:
     out = []
     for key, part in pairs.groupby(SETTING, sort=True):
         part = part.sort_values("nq")
-        wins = part[part["qps_gpu"] > part["qps_cpu"]]
+        gpu_wins = (part["qps_gpu"] > part["qps_cpu"]).to_numpy()
+        # from the largest nq down, as long as the GPU keeps winning
+        run = len(gpu_wins) - (np.argmin(gpu_wins[::-1]) if not gpu_wins.all() else len(gpu_wins))
         last = part.iloc[-1]
         out.append({**dict(zip(SETTING, key)),
-                    "crossover_nq": float(wins["nq"].iloc[0]) if len(wins) else float("nan"),
+                    "crossover_nq": float(part["nq"].iloc[run]) if run < len(part) else float("nan"),
                     "nq_compared": [int(v) for v in part["nq"]],
                     "max_nq": int(last["nq"]),
                     "speedup_at_max_nq": float(last["qps_gpu"] / last["qps_cpu"]),
                     "recall_cpu": float(last[f"{recall}_cpu"]), "recall_gpu": float(last[f"{recall}_gpu"])})
     frame = pd.DataFrame(out, columns=COLUMNS)
-    frame["k"] = frame["k"].where(frame["k"] != -1)
+    for col in ("k", "threads"):
+        frame[col] = frame[col].where(frame[col] != -1)
     return frame
 
 

@@ -163,7 +163,7 @@ def _crossover_lines(df: pd.DataFrame, recall: str) -> list[str]:
     table = crossover(df, recall)
     if table.empty:
         return []
-    lines = [f"\n== GPU vs CPU: the smallest nq at which GPU QPS beats CPU QPS (recall = {recall}) =="]
+    lines = [f"\n== GPU vs CPU: from which nq the GPU has the higher QPS at every larger nq measured (recall = {recall}) =="]
     for (dataset, query_set), part in table.groupby(["dataset", "query_set"], sort=True):
         lines.append(f"\n{dataset} / {query_set} queries")
         width = max(len(f"{r.index} {r.build_label} {r.search_label}") for r in part.itertuples())
