@@ -172,7 +172,7 @@ def test_factory_passes_parameter_strings(factory, params, unit_data):
 
 @pytest.mark.parametrize("factory,params", [
     ("IVF16,Flat", "nprobe=16"), ("HNSW16", "efSearch=256"), ("IVF16,PQ8x4fs,RFlat", "nprobe=16,k_factor_rf=16"),
-    ("IVF16_HNSW8,Flat", "nprobe=16,quantizer_efSearch=64"), ("IVF16,PQ8", "nprobe=4,ht=30"),
+    ("IVF16_HNSW8,Flat", "nprobe=16,quantizer_efSearch=64"), ("IVF16,PQ8np", "nprobe=4,ht=30"),
     ("IVF16,PQ8+16", "nprobe=16,k_factor=64"), ("IVF16,Flat", "nprobe=16,max_codes=50")])
 def test_factory_parameters_a_string_does_not_name_run_at_their_defaults(factory, params, unit_data):
     """faiss has no reset: "" after "nprobe=16" must search as "" did, not at nprobe=16."""
