@@ -137,3 +137,16 @@ def test_index_parameters_are_never_taken_for_abbreviated_sweep_flags(tmp_path, 
     r = run_cli("sweep", "--dataset", str(t2i_file), "--index", "ivf_pq", "--min", "1",
                 "--results", str(tmp_path / "res"))
     assert r.returncode == 2 and "unknown parameter --min for ivf_pq" in r.stderr
+
+
+def test_sweep_without_dataset_uses_the_default_clip_synth(tmp_path):
+    r = run_cli("sweep", "--index", "ivf_flat", "--nprobe", "1,8,64", cwd=tmp_path)
+    assert r.returncode == 2 and "the default dataset 'clip-synth' is not made yet" in r.stderr
+    r = run_cli("datasets", "make", "clip-synth", "--n", "2000", "--nq", "50", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = run_cli("sweep", "--index", "ivf_flat", "--nlist", "64", "--nprobe", "1,8,64", "--nq", "50",
+                "--queries", "text", "--min-time", "0.02", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    df = load_results(tmp_path / "results" / "clip-synth")
+    assert sorted(df["search.nprobe"]) == [1, 8, 64] and set(df["dataset"]) == {"clip-synth"}
+    assert df.sort_values("search.nprobe")["recall"].is_monotonic_increasing

@@ -13,13 +13,14 @@ from annbench.runner.config import DEFAULTS, as_list, load_config, parse_list
 # which makes exact search at nq = 100 about ten times slower than with BLAS. annbench restores
 # faiss's long-standing rule, BLAS from 20 queries a batch, unless --blas-threshold says otherwise.
 BLAS_FROM_NQ = 20
+DEFAULT_DATASET = "clip-synth"  # the built-in default, made by `annbench datasets make clip-synth`
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("sweep", help="measure recall, QPS, latency, build time and memory", allow_abbrev=False,
                        description="Index parameters are given as --NAME v1,v2 (see `annbench indexes`).")
     p.add_argument("--config", help="YAML file with several indexes")
-    p.add_argument("--dataset", help="dataset name (in datasets/) or path of an HDF5 file")
+    p.add_argument("--dataset", help=f"dataset name (in datasets/) or path of an HDF5 file (default: {DEFAULT_DATASET})")
     p.add_argument("--queries", help="query sets, comma-separated (default: all)")
     p.add_argument("--index", help="index backend (see `annbench indexes`)")
     p.add_argument("--nq", help="query batch sizes, e.g. 1,10,100,1000")
@@ -114,10 +115,14 @@ def build_plan(args, extra: list[str]):
         raise UserError("give --index NAME (with its parameters) or --config FILE.yaml")
     if args.config and extra:
         raise UserError(f"unexpected arguments with --config: {' '.join(extra)}")
-    dataset = args.dataset or cfg.get("dataset")
-    if not dataset:
-        raise UserError("give --dataset NAME|PATH (or 'dataset:' in the config)")
-    path = resolve_dataset(str(dataset))
+    dataset = args.dataset or cfg.get("dataset") or DEFAULT_DATASET
+    try:
+        path = resolve_dataset(str(dataset))
+    except UserError:
+        if dataset != DEFAULT_DATASET or args.dataset:
+            raise
+        raise UserError(f"the default dataset {DEFAULT_DATASET!r} is not made yet: run `annbench datasets make "
+                        f"{DEFAULT_DATASET}` (or `make bench`), or give --dataset NAME|PATH") from None
     info = describe(path)
     s = _settings(args, cfg)
     queries = parse_list(args.queries, True) if args.queries else as_list(cfg.get("queries", list(info["query_sets"])))
