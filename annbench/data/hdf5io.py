@@ -257,9 +257,8 @@ def dataset_writer(path: str | os.PathLike, *, metric: str, d: int, point_type: 
 
 
 def write_dataset(ds: Dataset, path: str | os.PathLike, force: bool = False) -> Path:
-    from annbench.data.bits import dimension
 
-    with dataset_writer(path, metric=ds.metric, d=dimension(ds.xb, ds.point_type), point_type=ds.point_type,
+    with dataset_writer(path, metric=ds.metric, d=ds.d, point_type=ds.point_type,
                         base_modality=ds.base_modality, force=force, attrs=ds.attrs) as w:
         w.f.create_dataset("train", data=ds.xb)
         w.set_base_labels(ds.base_labels)

@@ -48,7 +48,8 @@ class Dataset:
 
     @property
     def d(self) -> int:
-        return int(self.xb.shape[1])
+        """Coordinates an index sees: bits for packed binary codes (8 per stored byte), columns otherwise."""
+        return int(self.xb.shape[1]) * (8 if self.point_type == "bit" else 1)
 
     @property
     def nb(self) -> int:

@@ -51,7 +51,6 @@ def _ndis(before: dict, after: dict, queries: int) -> float | None:
 
 def run(spec: dict) -> None:
     from annbench.backends import registry
-    from annbench.data.bits import dimension
     from annbench.data.hdf5io import read_dataset
     from annbench.data.parent import float_truth
     from annbench.metrics import all_recalls, float_recalls
@@ -67,7 +66,7 @@ def run(spec: dict) -> None:
     rerank = RerankSource(spec["dataset"], ds)
     if any(key["search"].get("rerank") for key in spec["keys"]):
         rerank.load()  # a missing or changed float parent fails the build point before it is built
-    d = dimension(ds.xb, ds.point_type)
+    d = ds.d
     index, build_info = _build(cls, ds, d, bp, spec["threads"])
     base = {"run_id": spec["run_id"], "dataset_path": spec["dataset"], "metric": ds.metric,
             "nb": ds.nb, "d": d, "point_type": ds.point_type, "bytes_per_vector": ds.xb.shape[1] * ds.xb.itemsize,
