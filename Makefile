@@ -8,7 +8,10 @@ STAMP  := $(VENV)/.installed
 BENCH_N ?= 30000
 SIZE_TAG := $(if $(filter 30000,$(BENCH_N)),,-n$(BENCH_N))
 DATASET ?= clip-synth$(SIZE_TAG)
-BENCH_CONFIG ?= annbench/configs/bench.yaml
+BENCH_DEFAULT_CONFIG := annbench/configs/bench.yaml
+BENCH_CONFIG ?= $(BENCH_DEFAULT_CONFIG)
+# the default config sweeps the clip-synth of BENCH_N; a config of your own sweeps the dataset it names
+BENCH_DATASET = $(if $(filter $(BENCH_DEFAULT_CONFIG),$(BENCH_CONFIG)),--dataset $(DATASET))
 RESULTS ?= results/bench$(SIZE_TAG)
 REPORT ?= reports/bench$(SIZE_TAG)
 
@@ -37,7 +40,7 @@ datasets/$(DATASET).hdf5: | $(STAMP)
 	$(PY) -m annbench datasets make clip-synth --n $(BENCH_N) --name $(DATASET)
 
 bench: $(STAMP) datasets/$(DATASET).hdf5
-	$(PY) -m annbench sweep --config $(BENCH_CONFIG) --dataset $(DATASET) --results $(RESULTS)
+	$(PY) -m annbench sweep --config $(BENCH_CONFIG) $(BENCH_DATASET) --results $(RESULTS)
 	$(PY) -m annbench summary --results $(RESULTS)
 	$(PY) -m annbench report --results $(RESULTS) --out $(REPORT)
 

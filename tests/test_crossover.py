@@ -84,3 +84,18 @@ def test_the_crossover_is_where_the_gpu_stays_ahead_and_threads_are_apart():
     table = crossover(_frame(rows))
     assert len(table) == 1 and table.iloc[0]["threads"] == 2  # one thread: no GPU points to pair with
     assert table.iloc[0]["crossover_nq"] == 1000  # ahead at nq=10, behind at 100: it pays from 1000
+
+
+def test_gpu_wins_below_a_cpu_win_at_the_largest_nq_are_named():
+    rows = [_row("cpu", 1, 200), _row("cpu", 1000, 1000), _row("gpu", 1, 3000), _row("gpu", 1000, 900)]
+    row = crossover(_frame(rows)).iloc[0]
+    assert math.isnan(row["crossover_nq"]) and row["gpu_wins_at"] == [1]
+    assert describe(row) == "CPU faster at nq=1,000 (0.90x), GPU at nq=1"
+
+
+def test_settings_at_several_thread_counts_read_apart():
+    rows = [_row("cpu", 1, 100), _row("cpu", 1000, 1000), _row("gpu", 1, 50), _row("gpu", 1000, 9000),
+            *({**r, "threads": 1} for r in (_row("cpu", 1, 100), _row("cpu", 1000, 500),
+                                             _row("gpu", 1, 200), _row("gpu", 1000, 9000)))]
+    text = format_summary(_frame(rows))
+    assert "ivf_flat nlist=1024 nprobe=8 threads=1" in text and "ivf_flat nlist=1024 nprobe=8 threads=2" in text

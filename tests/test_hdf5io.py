@@ -129,3 +129,7 @@ def test_lazy_base_of_packed_bits(tmp_path):
     lazy = read_dataset(path, lazy_base=True)
     assert lazy.point_type == "bit" and lazy.xb.shape == (500, 8)
     np.testing.assert_array_equal(lazy.xb[[7, 499, 7]], packed_bits(bits, 64, "x")[[7, 499, 7]])
+    assert lazy.d == read_dataset(path).d == 64  # bits, not the 8 bytes a packed row holds
+    assert lazy.xb[np.array([], dtype=np.int64)].shape == (0, 8)
+    with pytest.raises(TypeError):
+        lazy.xb[1, 2]

@@ -258,6 +258,15 @@ def test_explorer_explains_a_missing_dataset(tmp_path: Path, data, colors) -> No
     assert "--save-neighbors" in explore(rows.assign(neighbors_file=None), RECALL, colors)["note"]
 
 
+def test_explorer_refuses_ids_saved_against_another_dataset(tmp_path: Path, data, colors) -> None:
+    rows = data.ok[data.ok["query_set"] == "text"]
+    bad = tmp_path / "neighbors.npy"
+    np.save(bad, np.full((5, 10), 10 ** 6, dtype=np.int64))  # ids far beyond the base
+    rows = rows.assign(results_dir=str(tmp_path), neighbors_file="neighbors.npy",
+                       dataset_path=str(FIXTURE / "tiny-clip.hdf5"))
+    assert "do not match the dataset" in explore(rows, RECALL, colors)["note"]
+
+
 def test_recall_column_is_choosable(data, colors) -> None:
     chart = recall_qps_chart(data.ok[data.ok["query_set"] == "text"], 40, "recall", colors, "c")
     assert chart["x"]["label"] == "recall (strict)"

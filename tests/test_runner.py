@@ -150,3 +150,10 @@ def test_sweep_without_dataset_uses_the_default_clip_synth(tmp_path):
     df = load_results(tmp_path / "results" / "clip-synth")
     assert sorted(df["search.nprobe"]) == [1, 8, 64] and set(df["dataset"]) == {"clip-synth"}
     assert df.sort_values("search.nprobe")["recall"].is_monotonic_increasing
+    # made again at another n under the same name: its stored points must not pass as done
+    r = run_cli("datasets", "make", "clip-synth", "--n", "1500", "--nq", "50", "--force", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    r = run_cli("sweep", "--index", "ivf_flat", "--nlist", "64", "--nprobe", "1,8,64", "--nq", "50",
+                "--queries", "text", "--min-time", "0.02", cwd=tmp_path)
+    assert r.returncode == 2 and "holds results for a dataset 'clip-synth' of n=2000" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

@@ -119,7 +119,7 @@ def build_plan(args, extra: list[str]):
     try:
         path = resolve_dataset(str(dataset))
     except UserError:
-        if dataset != DEFAULT_DATASET or args.dataset:
+        if args.dataset or cfg.get("dataset"):
             raise
         raise UserError(f"the default dataset {DEFAULT_DATASET!r} is not made yet: run `annbench datasets make "
                         f"{DEFAULT_DATASET}` (or `make bench`), or give --dataset NAME|PATH") from None
@@ -142,7 +142,25 @@ def build_plan(args, extra: list[str]):
                 blas_threshold=s["blas_threshold"] if s["blas_threshold"] is not None
                 else BLAS_FROM_NQ * info["d"])
     results = args.results or cfg.get("results") or os.path.join("results", info["name"])
+    _check_same_data(results, info)
     return plan, results
+
+
+def _check_same_data(results: str, info: dict) -> None:
+    """Records are keyed by dataset name: refuse to resume onto records of a different dataset
+    that carries the same name (say clip-synth made again at another n), which would pass as done."""
+    from annbench.results.store import ResultStore
+
+    if not os.path.isdir(os.path.join(results, "records")):
+        return
+    for rec in ResultStore(results).records():
+        if rec.get("dataset") != info["name"] or rec.get("status") != "ok":
+            continue
+        if (rec.get("nb"), rec.get("d")) != (info["n"], info["d"]):
+            raise UserError(f"{results} holds results for a dataset {info['name']!r} of n={rec.get('nb')} "
+                            f"d={rec.get('d')}, but this one has n={info['n']} d={info['d']}: "
+                            f"give another --results, or rename the dataset")
+        return
 
 
 def run(args) -> int:

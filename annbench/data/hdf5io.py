@@ -101,6 +101,8 @@ class RowReader:
     def __getitem__(self, key):
         if isinstance(key, slice):
             return self._convert(self.dset[key])
+        if isinstance(key, tuple):
+            raise TypeError("RowReader reads whole rows: index it with one slice or one array of row ids")
         ids = np.asarray(key)
         if ids.dtype == bool:  # a mask over the rows, as numpy reads one
             ids = np.flatnonzero(ids)
@@ -108,6 +110,8 @@ class RowReader:
         if ids.size and (ids.min() < 0 or ids.max() >= self.shape[0]):
             raise IndexError(f"row ids must lie in [0, {self.shape[0]})")
         rows = ids.ravel()
+        if not rows.size:
+            return np.empty((*ids.shape, *self.shape[1:]), dtype=self.dtype)
         order = np.argsort(rows, kind="stable")
         out = np.empty((rows.size, *self.dset.shape[1:]), dtype=self.dset.dtype)
         sorted_rows = rows[order]

@@ -125,7 +125,9 @@ def explore(rows: pd.DataFrame, recall_col: str, colors: dict[str, str], search_
     loaded = [(p, _load_ids(p)) for p in picks]
     nq_set = ds.query_sets[qset].nq
     # rows are the set's first queries (a sweep may have used only some of them)
-    loaded = [(p, ids) for p, ids in loaded if ids is not None and ids.ndim == 2 and 0 < ids.shape[0] <= nq_set]
+    nb = int(ds.xb.shape[0])  # ids beyond the base: the file was saved against another dataset
+    loaded = [(p, ids) for p, ids in loaded if ids is not None and ids.ndim == 2 and 0 < ids.shape[0] <= nq_set
+              and ids.size and np.issubdtype(ids.dtype, np.integer) and int(ids.max()) < nb]
     if not loaded:
         return {"note": "the saved neighbour files are missing or do not match the dataset's queries"}
     k = int(min(DEPTH, min(ids.shape[1] for _, ids in loaded), ds.query_sets[qset].gt_depth))

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from annbench.report import spec
-from annbench.results.crossover import crossover
+from annbench.results.crossover import apart, crossover
 from annbench.report.palette import shades
 
 
@@ -54,11 +54,12 @@ def _crossover_note(part: pd.DataFrame, recall_col: str, listed: int = 3) -> str
         return ""
     order = {(r.build_label, r.search_label): (spec.setting_key(r.build), spec.setting_key(r.search))
              for r in part.itertuples()}
-    table = table.assign(_key=[order[(b, s)] for b, s in zip(table["build_label"], table["search_label"])])
+    table = table.assign(_key=[order[(b, s)] for b, s in zip(table["build_label"], table["search_label"])],
+                         suffix=apart(table))
     groups = []
     for when, group in table.groupby(table["crossover_nq"].fillna(float("inf")), sort=True):
         group = group.sort_values("_key")
-        names = [" · ".join(x for x in (r.build_label, r.search_label) if x != "-") or r.index
+        names = [(" · ".join(x for x in (r.build_label, r.search_label) if x != "-") or r.index) + r.suffix
                  for r in group.itertuples()]
         who = ", ".join(names) if len(names) <= listed else f"{len(names)} settings"
         head = f"from nq={int(when):,}" if when != float("inf") else f"never (up to nq={group['max_nq'].max():,})"

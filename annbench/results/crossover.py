@@ -4,8 +4,8 @@ which GPU QPS beats CPU QPS.
 CPU and GPU points of one setting (same dataset, query set, k, index, build and
 search parameters, threads) are paired at the nq values both measured. The
 answer is the smallest such nq from which the GPU has the higher QPS at every
-larger nq measured, or none when the CPU wins at the largest (then the largest
-nq compared says how far that holds). The recall
+larger nq measured, or none when the CPU wins at the largest nq compared (the
+nq values where the GPU won anyway are listed beside it). The recall
 of each side is reported beside it: a GPU index that wins by losing recall is
 not the same setting.
 """
@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 SETTING = ["dataset", "query_set", "k", "index", "build_label", "search_label", "threads"]
-COLUMNS = [*SETTING, "crossover_nq", "nq_compared", "max_nq", "speedup_at_max_nq", "recall_cpu", "recall_gpu"]
+COLUMNS = [*SETTING, "crossover_nq", "nq_compared", "gpu_wins_at", "max_nq", "speedup_at_max_nq", "recall_cpu",
+           "recall_gpu"]
 
 
 def _one_per_nq(rows: pd.DataFrame) -> pd.DataFrame:
@@ -57,6 +58,7 @@ def crossover(df: pd.DataFrame, recall: str = "recall_ties") -> pd.DataFrame:
         out.append({**dict(zip(SETTING, key)),
                     "crossover_nq": float(part["nq"].iloc[run]) if run < len(part) else float("nan"),
                     "nq_compared": [int(v) for v in part["nq"]],
+                    "gpu_wins_at": [int(v) for v in part["nq"][gpu_wins]],
                     "max_nq": int(last["nq"]),
                     "speedup_at_max_nq": float(last["qps_gpu"] / last["qps_cpu"]),
                     "recall_cpu": float(last[f"{recall}_cpu"]), "recall_gpu": float(last[f"{recall}_gpu"])})
@@ -66,8 +68,21 @@ def crossover(df: pd.DataFrame, recall: str = "recall_ties") -> pd.DataFrame:
     return frame
 
 
+def apart(table: pd.DataFrame) -> list[str]:
+    """Per row, `` k=10 threads=8`` for whichever of k and threads vary in ``table`` (else ""),
+    so that settings measured at several of them read apart."""
+    varying = [c for c in ("k", "threads") if table[c].nunique(dropna=False) > 1]
+    return ["".join(f" {c}={int(v) if pd.notna(v) else '?'}" for c, v in zip(varying, vals))
+            for vals in table[varying].itertuples(index=False)] if varying else [""] * len(table)
+
+
 def describe(row: pd.Series) -> str:
-    """``GPU faster from nq=100 (8.1x at nq=10000)`` or ``CPU faster up to nq=10000``."""
+    """``GPU faster from nq=100 (8.10x at nq=10,000)``, ``CPU faster at every nq up to 10,000 (0.50x there)``
+    or ``CPU faster at nq=10,000 (0.90x), GPU at nq=1``."""
     if pd.isna(row["crossover_nq"]):
-        return f"CPU faster at every nq up to {row['max_nq']:,} ({row['speedup_at_max_nq']:.2f}x there)"
+        ratio = f"{row['speedup_at_max_nq']:.2f}x"
+        if not row["gpu_wins_at"]:
+            return f"CPU faster at every nq up to {row['max_nq']:,} ({ratio} there)"
+        wins = ", ".join(f"{n:,}" for n in row["gpu_wins_at"])
+        return f"CPU faster at nq={row['max_nq']:,} ({ratio}), GPU at nq={wins}"
     return f"GPU faster from nq={int(row['crossover_nq']):,} ({row['speedup_at_max_nq']:.2f}x at nq={row['max_nq']:,})"

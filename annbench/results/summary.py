@@ -11,7 +11,7 @@ import os
 
 import pandas as pd
 
-from annbench.results.crossover import crossover, describe
+from annbench.results.crossover import apart, crossover, describe
 
 DEFAULT_RECALL = "recall_ties"
 FLOAT_TRUTH = "recall_float_ties"
@@ -166,11 +166,11 @@ def _crossover_lines(df: pd.DataFrame, recall: str) -> list[str]:
     lines = [f"\n== GPU vs CPU: from which nq the GPU has the higher QPS at every larger nq measured (recall = {recall}) =="]
     for (dataset, query_set), part in table.groupby(["dataset", "query_set"], sort=True):
         lines.append(f"\n{dataset} / {query_set} queries")
-        width = max(len(f"{r.index} {r.build_label} {r.search_label}") for r in part.itertuples())
-        for r in part.itertuples():
-            setting = f"{r.index} {r.build_label} {r.search_label}"
-            lines.append(f"  {setting:{width}}  recall cpu {r.recall_cpu:.4f} gpu {r.recall_gpu:.4f}  "
-                         + describe(pd.Series(r._asdict())))
+        names = [f"{r.index} {r.build_label} {r.search_label}{extra}" for r, extra in zip(part.itertuples(), apart(part))]
+        width = max(len(n) for n in names)
+        for name, (_, row) in zip(names, part.iterrows()):
+            lines.append(f"  {name:{width}}  recall cpu {row['recall_cpu']:.4f} gpu {row['recall_gpu']:.4f}  "
+                         + describe(row))
     return lines
 
 
