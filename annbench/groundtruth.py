@@ -23,8 +23,8 @@ from annbench.data.validate import check_depth
 DEFAULT_K = 100
 DEFAULT_BLOCK = 65536
 GPU_MAX_K = 1024  # the largest k every faiss GPU build selects (CUDA builds: 2048)
-RESCORE_CHUNK = 16  # queries per re-score step ...
-RESCORE_ROWS = 4096  # ... and at most this many candidate rows: they stay in cache
+RESCORE_CHUNK = 8  # queries per re-score step ...
+RESCORE_ROWS = 1024  # ... and at most this many candidate rows: they (and their float64 copy) stay in cache
 GATHER_ROWS = 1 << 18  # candidate rows read at once from an on-disk base
 # base rows per BLAS call inside faiss's brute force (its default: 1024). Measured on
 # 2 cores, d=512, nq=2000: 4096 runs at ~0.9 of the bare sgemm rate, 1024 at ~0.84.
@@ -148,7 +148,8 @@ def _exact_scores(rows: np.ndarray, J: np.ndarray, I: np.ndarray, xq: np.ndarray
     if ip:  # float32 products are exact in float64: accumulate there, without a float64 copy
         score = -np.einsum("qcd,qd->qc", vecs, xq, dtype=np.float64)
     else:  # differences, not |x|^2 + |q|^2 - 2<x,q>, which cancels when norms dwarf distances
-        diff = vecs.astype(np.float64) - xq.astype(np.float64)[:, None, :]
+        diff = vecs.astype(np.float64)
+        diff -= xq.astype(np.float64)[:, None, :]
         score = np.sqrt(np.einsum("qcd,qcd->qc", diff, diff))
     score[I < 0] = np.inf
     order = np.lexsort((I, score), axis=-1)
