@@ -157,3 +157,11 @@ def test_sweep_without_dataset_uses_the_default_clip_synth(tmp_path):
                 "--queries", "text", "--min-time", "0.02", cwd=tmp_path)
     assert r.returncode == 2 and "holds results for a dataset 'clip-synth' of n=2000" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+    sweep = ["sweep", "--index", "ivf_flat", "--nlist", "64", "--nprobe", "1,8,64", "--nq", "50",
+             "--queries", "text", "--min-time", "0.02"]
+    for seed, expected in (("1", "same size, other vectors"), ("0", "0 measured, 3 already stored")):
+        r = run_cli("datasets", "make", "clip-synth", "--n", "2000", "--nq", "50", "--seed", seed, "--force",
+                    cwd=tmp_path)
+        assert r.returncode == 0, r.stderr
+        r = run_cli(*sweep, cwd=tmp_path)
+        assert expected in r.stderr + r.stdout  # another seed is refused; the same file again resumes

@@ -107,7 +107,7 @@ def _check_compatible(path, info: dict, builds: list) -> None:
 def build_plan(args, extra: list[str]):
     import psutil
 
-    from annbench.data.hdf5io import describe
+    from annbench.data.hdf5io import describe, sample_fingerprint
     from annbench.runner.plan import Plan, expand_index
 
     cfg = load_config(args.config) if args.config else {}
@@ -139,16 +139,17 @@ def build_plan(args, extra: list[str]):
                 threads=s["threads"] or os.cpu_count() or 1, builds=builds, timeout_s=float(s["timeout"]),
                 memory_limit_bytes=limit, min_time_s=float(s["min_time"]),
                 save_neighbors=bool(s["save_neighbors"]), retry_failed=bool(getattr(args, "retry_failed", False)),
+                dataset_fingerprint=sample_fingerprint(path),
                 blas_threshold=s["blas_threshold"] if s["blas_threshold"] is not None
                 else BLAS_FROM_NQ * info["d"])
     results = args.results or cfg.get("results") or os.path.join("results", info["name"])
-    _check_same_data(results, info)
+    _check_same_data(results, info, plan.dataset_fingerprint)
     return plan, results
 
 
-def _check_same_data(results: str, info: dict) -> None:
+def _check_same_data(results: str, info: dict, fingerprint: str) -> None:
     """Records are keyed by dataset name: refuse to resume onto records of a different dataset
-    that carries the same name (say clip-synth made again at another n), which would pass as done."""
+    that carries the same name (say clip-synth made again at another n or seed), which would pass as done."""
     from annbench.results.store import ResultStore
 
     if not os.path.isdir(os.path.join(results, "records")):
@@ -160,6 +161,9 @@ def _check_same_data(results: str, info: dict) -> None:
             raise UserError(f"{results} holds results for a dataset {info['name']!r} of n={rec.get('nb')} "
                             f"d={rec.get('d')}, but this one has n={info['n']} d={info['d']}: "
                             f"give another --results, or rename the dataset")
+        if rec.get("dataset_fingerprint") and rec["dataset_fingerprint"] != fingerprint:
+            raise UserError(f"{results} holds results for another dataset named {info['name']!r} (same size, "
+                            f"other vectors): give another --results, or rename the dataset")
         return
 
 

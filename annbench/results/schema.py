@@ -3,7 +3,8 @@
 One record per (dataset, query set, index, build params, search params, nq, k,
 device, threads). Fields (``None`` where not measured):
 
-identity   schema, id, run_id, time, dataset, dataset_path, point_type, query_set,
+identity   schema, id, run_id, time, dataset, dataset_path, dataset_fingerprint
+           (hdf5io.sample_fingerprint), point_type, query_set,
            modality, metric, nb, d, n_queries, index, build (dict), search (dict), nq,
            k, device, threads
 status     "ok" | "failed" | "skipped"; reason (why, for failed / skipped)

@@ -34,6 +34,7 @@ class Plan:
     save_neighbors: bool = False
     blas_threshold: int | None = None
     retry_failed: bool = False    # measure again the points stored as failed or skipped
+    dataset_fingerprint: str = ""  # hdf5io.sample_fingerprint of the dataset file, stored in every record
 
     def keys(self, bp: BuildPoint) -> list[dict]:
         """Every record key this build point produces."""

@@ -77,6 +77,7 @@ def run_plan(plan: Plan, results: str, argv: list[str] | None = None) -> dict:
             continue
         base_done = progress.done - sum(1 for k in keys if k not in missing)
         spec = {"dataset": plan.dataset, "dataset_name": plan.dataset_name, "results": str(results),
+                "dataset_fingerprint": plan.dataset_fingerprint,
                 "run_id": run_id, "threads": plan.threads, "min_time_s": plan.min_time_s,
                 "save_neighbors": plan.save_neighbors, "blas_threshold": plan.blas_threshold,
                 "build_point": {"index": bp.index, "build": bp.build, "device": bp.device}, "keys": missing}

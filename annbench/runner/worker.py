@@ -69,6 +69,7 @@ def run(spec: dict) -> None:
     d = ds.d
     index, build_info = _build(cls, ds, d, bp, spec["threads"])
     base = {"run_id": spec["run_id"], "dataset_path": spec["dataset"], "metric": ds.metric,
+            "dataset_fingerprint": spec.get("dataset_fingerprint", ""),
             "nb": ds.nb, "d": d, "point_type": ds.point_type, "bytes_per_vector": ds.xb.shape[1] * ds.xb.itemsize,
             "parent_dataset": ds.attrs.get("parent_name"),
             "distance_compute_blas_threshold": blas, **build_info}
