@@ -66,7 +66,7 @@ def backend_class(name: str):
 def build(name: str, xb: np.ndarray, metric: str, settings: tuple[dict, dict] | None = None):
     cls = backend_class(name)
     build_params, search_params = settings or accurate(name, len(xb), xb.shape[1])
-    cls.check_params(build_params, search_params, len(xb))
+    cls.check_params(build_params, search_params, len(xb), xb.shape[1])
     index = cls(xb.shape[1], metric, "cpu", 2, **build_params)
     index.train(xb)
     index.add(xb)
@@ -228,7 +228,7 @@ BAD_PARAMS = [
 def test_check_params_refuses_impossible_settings(name, build_params, search_params, nb):
     cls = backend_class(name)
     with pytest.raises(UserError) as err:
-        cls.check_params(build_params, search_params, nb)
+        cls.check_params(build_params, search_params, nb, 512)
     assert "\n" not in str(err.value)
 
 
@@ -236,7 +236,7 @@ def test_check_params_refuses_impossible_settings(name, build_params, search_par
 def test_unknown_parameter_and_device_are_user_errors(name):
     cls = backend_class(name)
     with pytest.raises(UserError):
-        cls.check_params({"no_such_param": 1}, {}, 1000)
+        cls.check_params({"no_such_param": 1}, {}, 1000, 512)
     with pytest.raises(UserError):
         cls(32, "angular", "tpu", 1)
     with pytest.raises(UserError):
@@ -246,7 +246,7 @@ def test_unknown_parameter_and_device_are_user_errors(name):
 def test_defaults_pass_their_own_check():
     for name in NAMES:
         cls = backend_class(name)
-        cls.check_params(dict(cls.build_params), dict(cls.search_params), 1_000_000)
+        cls.check_params(dict(cls.build_params), dict(cls.search_params), 1_000_000, 512)
 
 
 def test_ivf_pq_refuses_a_dimension_that_m_does_not_divide():

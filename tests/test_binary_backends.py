@@ -150,9 +150,9 @@ def test_rerank_with_every_candidate_is_the_float_truth(t2i_dataset, sign_codes)
     (lambda: registry.get("bin_hnsw")(100, "hamming", "cpu", 1), "multiple of 8"),
     (lambda: make("bin_flat", 64, np.zeros((5, 64), np.float32)), "expected packed binary codes"),
     (lambda: make("bin_jaccard_flat", 64, np.zeros((5, 4), np.uint8)), "4 bytes per code, the index holds 8"),
-    (lambda: registry.get("bin_ivf").check_params({"nlist": 8}, {"nprobe": 9}, 100), "nprobe=9 exceeds nlist=8"),
-    (lambda: registry.get("bin_flat").check_params({}, {"rerank": -1}, 100), "rerank must be an integer >= 0"),
-    (lambda: registry.get("bin_hnsw").check_params({}, {"nprobe": 1}, 100), "unknown search parameter"),
+    (lambda: registry.get("bin_ivf").check_params({"nlist": 8}, {"nprobe": 9}, 100, 256), "nprobe=9 exceeds nlist=8"),
+    (lambda: registry.get("bin_flat").check_params({}, {"rerank": -1}, 100, 256), "rerank must be an integer >= 0"),
+    (lambda: registry.get("bin_hnsw").check_params({}, {"nprobe": 1}, 100, 256), "unknown search parameter"),
 ])
 def test_bad_input_is_refused(call, message):
     with pytest.raises(UserError, match=message):

@@ -85,6 +85,8 @@ def test_resume_after_kill_9_loses_nothing_and_repeats_nothing(tmp_path, t2i_fil
     (["--index", "crashy", "--queries", "image"], "no query set 'image'"),
     (["--index", "crashy", "--nq", "0"], "--nq values must be positive"),
     (["--index", "crashy", "--device", "tpu"], "unknown device"),
+    (["--index", "ivf_pq", "--nlist", "16", "--m", "7"], "the dimension 512 is not a multiple of m=7"),
+    (["--index", "faiss", "--factory", "IVF16,PQ7"], "bad factory string 'IVF16,PQ7'"),
     (["--config", "missing.yaml"], "config file not found"),
     (["--config", "bad.yaml"], "unreadable config"),
     (["--config", "empty.yaml"], "non-empty 'indexes' list"),

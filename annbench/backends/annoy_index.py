@@ -31,7 +31,7 @@ class Annoy:
         if threads < 1:
             raise UserError(f"threads must be >= 1, got {threads}")
         params, _ = with_defaults(type(self), build, {})
-        self.check_params(params, {}, nb=1)
+        self.check_params(params, {}, nb=1, d=d)
         self.n_trees = params["n_trees"]
         self.threads = threads  # annoy threads its build only; queries run one by one
         self.index = AnnoyIndex(d, _METRICS[metric])
@@ -41,7 +41,7 @@ class Annoy:
         self._bytes: int | None = None
 
     @classmethod
-    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+    def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
         build, search = with_defaults(cls, build, search)
         require_int(cls, "n_trees", build["n_trees"])
         _check_search_k(search["search_k"])

@@ -23,8 +23,9 @@ class Index(Protocol):
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None: ...
 
     @classmethod
-    def check_params(cls, build: dict, search: dict, nb: int) -> None:
-        """Raise :class:`annbench.errors.UserError` for impossible settings (nprobe > nlist)."""
+    def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
+        """Raise :class:`annbench.errors.UserError` for impossible settings on a base of ``nb``
+        vectors of dimension ``d`` (bits for binary codes): nprobe > nlist, m not dividing d."""
 
     def train(self, xt: np.ndarray) -> None: ...   # a no-op where the index needs no training
     def add(self, xb: np.ndarray) -> None: ...

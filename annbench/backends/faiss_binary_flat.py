@@ -29,7 +29,7 @@ class BinFlat:
         self._ndis = 0
 
     @classmethod
-    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+    def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
         with_defaults(cls, build, {})
         check_search(cls, search)
 

@@ -24,7 +24,7 @@ class BinHNSW:
         check_device(type(self), device)
         self.nbytes = check_binary(type(self), d, metric)
         params, search = with_defaults(type(self), build, {})
-        self.check_params(params, search, nb=1)
+        self.check_params(params, search, nb=1, d=d)
         set_threads(threads)
         self.index = faiss.IndexBinaryHNSW(d, params["M"])
         self.index.hnsw.efConstruction = params["ef_construction"]
@@ -32,7 +32,7 @@ class BinHNSW:
         self._bytes: int | None = None
 
     @classmethod
-    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+    def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
         build, _ = with_defaults(cls, build, {})
         for key, value in build.items():
             require_int(cls, key, value)

@@ -32,7 +32,7 @@ class BinIVF:
         self._bytes: int | None = None
 
     @classmethod
-    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+    def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
         build, _ = with_defaults(cls, build, {})
         check_ivf(cls, build, check_search(cls, search), nb)
 

@@ -19,11 +19,6 @@ from annbench.backends.faiss_common import (faiss_message, index_bytes, metric_t
 from annbench.backends.params import check_device, with_defaults
 from annbench.errors import UserError
 
-# check_params is not told d, so the string is tried at dimensions that most
-# sub-quantizer counts divide (960 = 2^6*3*5, 1536 = 2^9*3); only a string that
-# fails at all of them is refused there. __init__ checks again with the real d.
-PROBE_DIMS = (960, 1536)
-
 
 class Factory:
     name: ClassVar[str] = "faiss"
@@ -41,17 +36,9 @@ class Factory:
         self._bytes: int | None = None
 
     @classmethod
-    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+    def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
         build, search = with_defaults(cls, build, search)
-        errors = []
-        for d in PROBE_DIMS:
-            try:
-                index = _make(d, build["factory"], faiss.METRIC_L2)
-                break
-            except UserError as exc:
-                errors.append(exc)
-        else:
-            raise errors[0]
+        index = _make(d, build["factory"], faiss.METRIC_L2)
         _set_params(index, search["params"])
         ivf = _ivf_of(index)
         if ivf is not None and ivf.nlist > nb:

@@ -18,14 +18,14 @@ class Flat:
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)
-        self.check_params(build, {}, nb=1)
+        self.check_params(build, {}, nb=1, d=d)
         set_threads(threads)
         self.index = faiss.IndexFlat(d, metric_type(metric))
         self._ndis = 0
         self._bytes: int | None = None
 
     @classmethod
-    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+    def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
         with_defaults(cls, build, search)
 
     def train(self, xt: np.ndarray) -> None:
@@ -36,7 +36,7 @@ class Flat:
         self._bytes = None
 
     def set_search_params(self, **params: Any) -> None:
-        self.check_params({}, params, self.index.ntotal)
+        self.check_params({}, params, self.index.ntotal, self.index.d)
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         D, I = self.index.search(xq, k)

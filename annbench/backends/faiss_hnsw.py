@@ -22,7 +22,7 @@ class HNSW:
         cls = type(self)
         check_device(cls, device)
         params, search = with_defaults(cls, build, {})
-        self.check_params(params, search, nb=1)
+        self.check_params(params, search, nb=1, d=d)
         set_threads(threads)
         self.index = faiss.IndexHNSWFlat(d, params["M"], metric_type(metric))
         self.index.hnsw.efConstruction = params["ef_construction"]
@@ -30,7 +30,7 @@ class HNSW:
         self._bytes: int | None = None
 
     @classmethod
-    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+    def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
         require_ints(cls, *with_defaults(cls, build, search))
 
     def train(self, xt: np.ndarray) -> None:

@@ -55,7 +55,7 @@ class _IVF:
         raise NotImplementedError
 
     @classmethod
-    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+    def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
         check_ivf(cls, *with_defaults(cls, build, search), nb)
 
     def train(self, xt: np.ndarray) -> None:

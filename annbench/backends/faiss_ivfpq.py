@@ -34,8 +34,7 @@ class IVFPQ:
         check_device(cls, device)
         params, _ = with_defaults(cls, build, {})
         self.nlist, m, self.nbits, self.k_factor = _check_build(cls, params)
-        if d % m:
-            raise UserError(f"ivf_pq: the dimension {d} is not a multiple of m={m}")
+        _check_dimension(d, m)
         set_threads(threads)
         self.quantizer = faiss.IndexFlat(d, metric_type(metric))
         self.ivf = faiss.IndexIVFPQ(self.quantizer, d, self.nlist, m, self.nbits, metric_type(metric))
@@ -49,9 +48,9 @@ class IVFPQ:
         self._bytes: int | None = None
 
     @classmethod
-    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+    def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
         build, search = with_defaults(cls, build, search)
-        _check_build(cls, build)
+        _check_dimension(d, _check_build(cls, build)[1])
         check_ivf(cls, build, search, nb)
         if 2 ** build["nbits"] > nb:
             raise UserError(f"ivf_pq: nbits={build['nbits']} needs at least {2 ** build['nbits']} base vectors, got {nb}")
@@ -80,6 +79,11 @@ class IVFPQ:
             self._bytes = index_bytes(self.index)
         # ndis: PQ codes scanned (faiss's process-wide counter); nrefine: exact re-rank distances.
         return {"index_bytes": self._bytes, "ndis": int(faiss.cvar.indexIVF_stats.ndis), "nrefine": self._nrefine}
+
+
+def _check_dimension(d: int, m: int) -> None:
+    if d % m:
+        raise UserError(f"ivf_pq: the dimension {d} is not a multiple of m={m}")
 
 
 def _check_build(cls: type, build: dict) -> tuple[int, int, int, int]:

@@ -43,7 +43,7 @@ class NSG:
         self._bytes: int | None = None
 
     @classmethod
-    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+    def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
         build, search = with_defaults(cls, build, search)
         require_int(cls, "R", build["R"])
         _check_base(nb)

@@ -29,7 +29,7 @@ class HnswLib:
         if threads < 1:
             raise UserError(f"threads must be >= 1, got {threads}")
         params, _ = with_defaults(type(self), build, {})
-        self.check_params(params, {}, nb=1)
+        self.check_params(params, {}, nb=1, d=d)
         self.M, self.ef_construction = params["M"], params["ef_construction"]
         self.index = hnswlib.Index(space=_SPACES[metric], dim=d)
         self.index.set_num_threads(threads)  # used by add_items and knn_query alike
@@ -37,7 +37,7 @@ class HnswLib:
         self._count = 0
 
     @classmethod
-    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+    def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
         require_ints(cls, *with_defaults(cls, build, search))
 
     def train(self, xt: np.ndarray) -> None:

@@ -31,14 +31,14 @@ class _USearchBits:
         check_device(type(self), device)
         self.nbytes = check_binary(type(self), d, metric)
         params, search = with_defaults(type(self), build, {})
-        self.check_params(params, search, nb=1)
+        self.check_params(params, search, nb=1, d=d)
         self.threads = threads
         self.index = Index(ndim=d, metric=self.library_metric, dtype="b1", **params,
                            expansion_search=search["expansion_search"])
         self._ndis = 0
 
     @classmethod
-    def check_params(cls, build: dict, search: dict, nb: int) -> None:
+    def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
         build, _ = with_defaults(cls, build, {})
         for key, value in build.items():
             require_int(cls, key, value)

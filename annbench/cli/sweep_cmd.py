@@ -132,7 +132,7 @@ def build_plan(args, extra: list[str]):
     for entry in entries:
         build = {k: as_list(v) for k, v in (entry.get("build") or {}).items()}
         search = {k: as_list(v) for k, v in (entry.get("search") or {}).items()}
-        builds += expand_index(entry["index"], build, search, s["device"], info["n"])
+        builds += expand_index(entry["index"], build, search, s["device"], info["n"], info["d"])
     _check_compatible(path, info, builds)
     limit = int(s["memory_limit_gb"] * 2**30) if s["memory_limit_gb"] else int(0.8 * psutil.virtual_memory().total)
     plan = Plan(dataset=str(path), dataset_name=info["name"], query_sets=queries, k=s["k"], nqs=s["nq"],

@@ -54,7 +54,7 @@ def grid(values: dict[str, list]) -> list[dict]:
 
 
 def expand_index(index: str, build: dict[str, list], search: dict[str, list], devices: list[str],
-                 nb: int) -> list[BuildPoint]:
+                 nb: int, d: int) -> list[BuildPoint]:
     """Cross the given values with the backend's defaults; check names and combinations."""
     cls = registry.get(index)
     for given, declared, kind in ((build, cls.build_params, "build"), (search, cls.search_params, "search")):
@@ -66,5 +66,5 @@ def expand_index(index: str, build: dict[str, list], search: dict[str, list], de
     searches = grid({name: search.get(name, [default]) for name, default in cls.search_params.items()})
     for b in builds:
         for s in searches:
-            cls.check_params(b, s, nb)
+            cls.check_params(b, s, nb, d)
     return [BuildPoint(index, b, searches, device) for device in devices for b in builds]

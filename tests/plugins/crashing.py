@@ -24,7 +24,7 @@ class Crashing:
         self.mode, self.xb, self.delay = mode, None, 0.0
 
     @classmethod
-    def check_params(cls, build, search, nb):
+    def check_params(cls, build, search, nb, d):
         pass
 
     def train(self, xt):
