@@ -166,8 +166,8 @@ def _rescore(xb, xq: np.ndarray, I: np.ndarray, width: np.ndarray, k: int, ip: b
     def run(rows: np.ndarray, J: np.ndarray, offset: int, q0: int, q1: int) -> None:
         a = q0
         while a < q1:
-            c = max(k, int(width[a:a + RESCORE_CHUNK].max(initial=k)))
-            b = min(q1, a + max(1, min(RESCORE_CHUNK, RESCORE_ROWS // c)))
+            widest = max(k, int(width[a:a + RESCORE_CHUNK].max()))  # fewer queries when they need many rows
+            b = min(q1, a + max(1, min(RESCORE_CHUNK, RESCORE_ROWS // widest)))
             c = max(k, int(width[a:b].max()))
             s, i = _exact_scores(rows, J[a - offset:b - offset, :c], I[a:b, :c], xq[a:b], ip)
             out_s[a:b], out_i[a:b] = s[:, :k], i[:, :k]

@@ -36,7 +36,7 @@ def latency_chart(df: pd.DataFrame, index: str, recall_col: str, color: str, cid
         line = part[(part["build_label"] == build) & (part["search_label"] == search) & (part["device"] == device)]
         line = line.sort_values(["nq", "id"], kind="mergesort").drop_duplicates("nq")
         pts = [spec.point(r["nq"], r["batch_p50_ms"], spec.point_info(r, recall_col)) for _, r in line.iterrows()]
-        name = " · ".join(s for s in (build, search) if s != "-") or index
+        name = _setting_name(build, search, index)
         out.append(spec.series(f"{name} [{device}]" if tag_device else name, shade, pts, line="all", dash=device != "cpu",
                                marker="square" if device != "cpu" else "circle"))
     devices = " and ".join(sorted(part["device"].unique()))
@@ -44,6 +44,11 @@ def latency_chart(df: pd.DataFrame, index: str, recall_col: str, color: str, cid
                       f"median ms per batch, {devices}; one line per setting, darker = later setting"
                       + _crossover_note(part, recall_col),
                       spec.axis("nq (queries per batch)", log=True), spec.axis("ms per batch (p50)", log=True), out)
+
+
+def _setting_name(build: str, search: str, index: str) -> str:
+    """``nlist=256 · nprobe=8``: a line's name in a chart, the index's where it has no parameters."""
+    return " · ".join(s for s in (build, search) if s != "-") or index
 
 
 def _crossover_note(part: pd.DataFrame, recall_col: str, listed: int = 3) -> str:
@@ -59,8 +64,7 @@ def _crossover_note(part: pd.DataFrame, recall_col: str, listed: int = 3) -> str
     groups = []
     for when, group in table.groupby(table["crossover_nq"].fillna(float("inf")), sort=True):
         group = group.sort_values("_key")
-        names = [(" · ".join(x for x in (r.build_label, r.search_label) if x != "-") or r.index) + r.suffix
-                 for r in group.itertuples()]
+        names = [_setting_name(r.build_label, r.search_label, r.index) + r.suffix for r in group.itertuples()]
         who = ", ".join(names) if len(names) <= listed else f"{len(names)} settings"
         head = f"from nq={int(when):,}" if when != float("inf") else f"never (up to nq={group['max_nq'].max():,})"
         groups.append(f"{head} for {who}")

@@ -27,15 +27,13 @@ def _one_per_nq(rows: pd.DataFrame) -> pd.DataFrame:
 
 
 def _pairs(df: pd.DataFrame, recall: str) -> pd.DataFrame:
-    keep = [*SETTING, "nq", "qps", "device", recall]
-    if df.empty or not set(keep) <= set(df.columns):
-        rows = df.iloc[0:0]
-    else:
-        rows = df[df["qps"].notna() & (df["status"] == "ok" if "status" in df else True)]
-    keep.remove("device")
-    if rows.empty:
+    keep = [*SETTING, "nq", "qps", recall]
+    if df.empty or not {*keep, "device"} <= set(df.columns):
         return pd.DataFrame(columns=[*SETTING, "nq", "qps_cpu", "qps_gpu", f"{recall}_cpu", f"{recall}_gpu"])
-    rows = rows.assign(k=rows["k"].fillna(-1), threads=rows["threads"].fillna(-1))
+    ok = df["qps"].notna()
+    if "status" in df:
+        ok &= df["status"] == "ok"
+    rows = df[ok].assign(k=df["k"].fillna(-1), threads=df["threads"].fillna(-1))
     cpu = _one_per_nq(rows[rows["device"] == "cpu"])[keep]
     gpu = _one_per_nq(rows[rows["device"] == "gpu"])[keep]
     return cpu.merge(gpu, on=[*SETTING, "nq"], suffixes=("_cpu", "_gpu"))
