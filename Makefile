@@ -15,7 +15,7 @@ BENCH_DATASET = $(if $(filter $(BENCH_DEFAULT_CONFIG),$(BENCH_CONFIG)),--dataset
 RESULTS ?= results/bench$(SIZE_TAG)
 REPORT ?= reports/bench$(SIZE_TAG)
 
-.PHONY: all install test bench bench-binary bench-overhead bench-groundtruth browser clean
+.PHONY: all install install-gpu test bench bench-binary bench-overhead bench-groundtruth browser clean
 
 all: test
 
@@ -26,6 +26,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The GPU build of faiss instead of faiss-cpu (both install the module `faiss`: the CPU one must go,
+# then the GPU one is reinstalled over the files they shared). `make test` and `make bench` keep it.
+install-gpu: $(STAMP)
+	$(PY) -m pip install -q -e '.[gpu,test]'
+	$(PY) -m pip uninstall -q -y faiss-cpu
+	$(PY) -m pip install -q --force-reinstall --no-deps faiss-gpu
+	$(PY) -c 'import faiss; print("faiss", faiss.__version__, "sees", faiss.get_num_gpus(), "GPU(s)")'
 
 # Debian's headless Chromium, for the report's browser test (no browser download at run time).
 browser:

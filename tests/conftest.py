@@ -47,7 +47,8 @@ def clip_arrays() -> dict:
 @pytest.fixture(scope="session")
 def t2i_dataset(clip_arrays):
     """The real text-to-image set: 1000 Flickr8k images as base, 2148 class-name texts as queries."""
-    from annbench.data.importer import QuerySpec, build_dataset
+    from annbench.data.importer import QuerySpec
+    from annbench.groundtruth.build_imported import build_dataset
 
     spec = QuerySpec("text", clip_arrays["texts"], "text", clip_arrays["names"])
     return build_dataset("clip-t2i", clip_arrays["images"], [spec], "angular", 100,
@@ -57,10 +58,19 @@ def t2i_dataset(clip_arrays):
 @pytest.fixture(scope="session")
 def i2i_dataset(clip_arrays):
     """The real image-to-image set: 900 images as base, 100 held-out images as queries."""
-    from annbench.data.importer import build_dataset, holdout
+    from annbench.data.importer import holdout
+    from annbench.groundtruth.build_imported import build_dataset
 
     xb, spec, labels = holdout(clip_arrays["images"], 100, 0, clip_arrays["captions"], "image")
     return build_dataset("clip-i2i", xb, [spec], "angular", 100, labels, "image")
+
+
+@pytest.fixture(scope="session")
+def t2i_file(tmp_path_factory, t2i_dataset):
+    """The real text-to-image set as a dataset file (1000 images, 2148 text queries, K=100)."""
+    from annbench.data.hdf5io import write_dataset
+
+    return write_dataset(t2i_dataset, tmp_path_factory.mktemp("ds") / "t2i.hdf5")
 
 
 @pytest.fixture

@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from annbench.data.binarize import binarize, fit_encoder, write_binary
-from annbench.data.binary_truth import exact_binary_knn
+from annbench.data.binarize import fit_encoder, write_binary
 from annbench.data.bits import distance_matrix, distances_of, packed_bits
 from annbench.data.hdf5io import describe, read_dataset, write_dataset
 from annbench.data.parent import float_truth, load_parent
 from annbench.errors import UserError
+from annbench.groundtruth.binary import exact_binary_knn
+from annbench.groundtruth.build_binary import binarize
 from annbench.metrics import recall_strict
 
 

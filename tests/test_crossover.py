@@ -99,3 +99,13 @@ def test_settings_at_several_thread_counts_read_apart():
                                              _row("gpu", 1, 200), _row("gpu", 1000, 9000)))]
     text = format_summary(_frame(rows))
     assert "ivf_flat nlist=1024 nprobe=8 threads=1" in text and "ivf_flat nlist=1024 nprobe=8 threads=2" in text
+
+
+def test_report_draws_gpu_points_beside_cpu_ones_dashed():
+    from annbench.report.load import _normalise
+    from annbench.report.tradeoff import recall_qps_chart
+
+    rows = [_row("cpu", 1000, 10000), _row("gpu", 1000, 90000), _row("cpu", 1000, 4000, nprobe=64),
+            _row("gpu", 1000, 60000, nprobe=64, recall=0.99)]
+    chart = recall_qps_chart(_normalise(_frame(rows)), 1000, "recall_ties", {"ivf_flat": "#336699"}, "c")
+    assert {s["name"]: s["dash"] for s in chart["series"]} == {"ivf_flat": False, "ivf_flat [gpu]": True}

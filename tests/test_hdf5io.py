@@ -1,5 +1,7 @@
 """The ann-benchmarks layout both ways, and the CLIP extension."""
 
+import dataclasses
+
 import h5py
 import numpy as np
 import pytest
@@ -58,10 +60,9 @@ def test_written_file_loads_in_an_ann_benchmarks_reader(tmp_path, t2i_dataset):
 def test_clip_extension_round_trip(tmp_path, t2i_dataset, i2i_dataset):
     from annbench.data.model import Dataset
 
-    both = Dataset("mixed", "angular", i2i_dataset.xb,
-                   {"text": t2i_dataset.query_sets["text"], "image": i2i_dataset.query_sets["holdout"]},
+    image = dataclasses.replace(i2i_dataset.query_sets["holdout"], name="image")  # the session's copy stays as is
+    both = Dataset("mixed", "angular", i2i_dataset.xb, {"text": t2i_dataset.query_sets["text"], "image": image},
                    base_modality="image", base_labels=i2i_dataset.base_labels)
-    both.query_sets["image"].name = "image"
     path = write_dataset(both, tmp_path / "mixed.hdf5")
     back = read_dataset(path)
     assert list(back.query_sets) == ["text", "image"]

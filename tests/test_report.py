@@ -129,7 +129,8 @@ def test_unreached_target_reports_best_recall() -> None:
     df = pd.DataFrame({"index": ["a", "a"], "device": ["cpu", "cpu"], "build_label": ["-", "-"],
                        "search_label": ["x=1", "x=2"], RECALL: [0.5, 0.85], "qps": [10.0, 5.0],
                        "batch_p50_ms": [1.0, 2.0], "index_bytes": [1 << 20] * 2, "memory_bytes": [np.nan] * 2,
-                       "build_s": [1.0, 1.0], "nq": [1, 1], "id": ["p", "q"]})
+                       "build_s": [1.0, 1.0], "nq": [1, 1], "id": ["p", "q"], "status": ["ok", "ok"],
+                       "dataset": ["d", "d"], "query_set": ["q", "q"], "k": [10, 10], "threads": [2, 2]})
     best = best_per_target(df, RECALL).set_index(["target", "scope"])
     assert best.loc[(0.8, "overall"), "search_label"] == "x=2"
     assert best.loc[(0.8, "overall"), "index_mb"] == 1.0
@@ -150,10 +151,11 @@ def test_chart_series_golden(sections, colors) -> None:
     qps40 = next(c for c in charts if c["id"] == "tiny-clip-text-recall-qps-nq40")
     hnsw = next(s for s in qps40["series"] if s["name"] == "hnsw")
     info = dict(hnsw["points"][0]["info"])
-    assert {"index", "build", "search", "nq / k", "QPS", "recall (tie-aware)", "index size"} <= set(info)
-    assert "efSearch=" in info["search"] and "efConstruction=" in info["build"]
-    # GPU points sit in the same chart as CPU ones, dashed
-    assert any(s["name"] == "ivf_flat [gpu]" and s["dash"] for s in qps40["series"])
+    assert {"index", "build", "search", "nq / k", "recall (tie-aware)", "index size"} <= set(info)
+    assert "ef=" in info["search"] and "ef_construction=" in info["build"]
+    assert {"QPS (median of rounds)", "threads used", "bytes / vector", "batches timed"} <= set(info)
+    # every measured point carries its spread over the rounds
+    assert all("ylo" in p and p["ylo"] <= p["y"] <= p["yhi"] for s in qps40["series"] for p in s["points"])
     stripped = [{**c, "series": [{**s, "points": [{k: v for k, v in p.items() if k != "info"} for p in s["points"]]}
                                  for s in c["series"]]} for c in charts]
     check_golden("charts", stripped)
@@ -189,16 +191,18 @@ def _tree_digest(root: Path, times: bool = True) -> dict[str, str]:
 def test_report_page_and_files(fixture_report: Path) -> None:
     html = fixture_report.read_text()
     charts = json.loads(html.split('<script id="chart-data" type="application/json">')[1].split("</script>")[0])
-    assert len(charts) == 19
+    assert len(charts) == 21
     for cid in charts:  # every chart also exists as an image file beside the page
         assert (fixture_report.parent / f"{cid}.png").stat().st_size > 5000
         assert f'data-chart="{cid}"' in html
     # the recommendation comes first, as a sentence with its cost
     assert html.index('id="recommendation"') < html.index('class="charts"')
-    assert "recall ≥ 0.95" in html and " QPS · " in html and " build</p>" in html
-    for text in ("Failed and skipped points (6)", "faiss: d=32 is not a multiple of M=7", "hnsw has no GPU version",
-                 "All results (162 points)", "Fixture CPU @ 2.0GHz", "NVIDIA H100 80GB HBM3", "faiss BLAS threshold",
-                 "Query explorer", "a photo of a", "cos 0."):
+    assert "recall ≥ 0.95" in html and " threads · " in html and " build</p>" in html
+    manifest = next(iter(ResultStore(RESULTS).manifests().values()))
+    for text in ("Failed and skipped points (66)", "crashed (SIGSEGV)", "backend exploded",
+                 "skipped: flat has no gpu variant", "All results (168 points)", manifest["machine"]["cpu_model"],
+                 "faiss BLAS threshold", "rounds per point", "Query explorer", "a photo of a", "cos 0.",
+                 "threads used", "3 rounds per point", "tie within noise"):
         assert text in html, text
     for remote in ('src="http', "src='http", 'href="http', "url(http", "@import", "//cdn"):  # opens offline
         assert remote not in html, remote
@@ -244,7 +248,7 @@ def test_empty_results_render_a_message(tmp_path: Path) -> None:
 def test_only_failed_results_render_a_message(tmp_path: Path) -> None:
     store = ResultStore(tmp_path / "results")
     key = {"dataset": "d", "query_set": "q", "index": "ivf_pq", "build": {"M": 7}, "search": {}, "nq": 1, "k": 10,
-           "device": "cpu", "threads": 1}
+           "device": "cpu", "threads": 1, "rerank": 0, "timing": {}, "blas_threshold": None, "env": "e"}
     store.write_record(key, {"status": "failed", "reason": "M must divide d"})
     html = build_report([tmp_path / "results"], tmp_path / "out").read_text()
     assert "Every point failed or was skipped" in html and "M must divide d" in html

@@ -210,7 +210,7 @@ def test_report_renders_in_chromium(report: Path, browser: Browser, tmp_path_fac
     assert tip["hidden"] is False
     for name, value in info:  # the tooltip shows the point's parameters and measurements
         assert name in tip["text"] and value in tip["text"]
-    assert "efSearch=" in tip["text"] and "efConstruction=" in tip["text"] and "QPS" in tip["text"]
+    assert "ef=" in tip["text"] and "ef_construction=" in tip["text"] and "QPS" in tip["text"]
     browser.screenshot(shots / "hover.png")
     print(f"\nscreenshots: {shots}")
     assert browser.problems() == []
@@ -219,7 +219,7 @@ def test_report_renders_in_chromium(report: Path, browser: Browser, tmp_path_fac
 def test_results_table_sorts_on_click(report: Path, browser: Browser) -> None:
     browser.open(report)
     column = browser.js("""(() => Array.from(document.querySelectorAll('#raw-table thead th'))
-        .findIndex(th => th.textContent === 'QPS'))()""")
+        .findIndex(th => th.textContent === 'QPS (median)'))()""")
     assert column >= 0
     read = f"""Array.from(document.querySelectorAll('#raw-table tbody tr'))
         .map(r => r.cells[{column}].dataset.v).filter(v => v !== '').map(Number)"""

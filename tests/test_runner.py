@@ -12,15 +12,8 @@ import pytest
 from conftest import ROOT, run_cli
 
 from annbench import load_results
-from annbench.data.hdf5io import write_dataset
 
 PLUGINS = str(ROOT / "tests" / "plugins")
-
-
-@pytest.fixture(scope="module")
-def t2i_file(tmp_path_factory, t2i_dataset):
-    path = tmp_path_factory.mktemp("ds") / "t2i.hdf5"
-    return write_dataset(t2i_dataset, path)
 
 
 @pytest.fixture
@@ -43,7 +36,9 @@ def test_crashing_backends_are_recorded_and_the_sweep_goes_on(tmp_path, t2i_file
     assert reasons["oom"][0] == "failed" and "out of memory" in reasons["oom"][1]
     ok = df[df["build.mode"] == "ok"]
     assert (ok["status"] == "ok").all() and (ok["recall"] == 1.0).all()
-    assert (ok["qps"] > 0).all() and (ok["batch_p99_ms"] >= ok["batch_p50_ms"]).all()
+    assert (ok["qps"] > 0).all() and (ok["batch_p50_ms"] > 0).all()
+    few = ok["batches_timed"] < 100  # a p99 needs 100 batches
+    assert ok.loc[few, "batch_p99_ms"].isna().all() and (ok.loc[~few, "batch_p99_ms"] >= ok.loc[~few, "batch_p50_ms"]).all()
 
 
 def _records(res: Path) -> dict[str, bytes]:
@@ -83,7 +78,7 @@ def test_resume_after_kill_9_loses_nothing_and_repeats_nothing(tmp_path, t2i_fil
     (["--index", "crashy", "--k", "5000"], "k=5000 must be between 1 and the base size"),
     (["--index", "crashy", "--k", "200"], "exceeds the ground-truth depth"),
     (["--index", "crashy", "--queries", "image"], "no query set 'image'"),
-    (["--index", "crashy", "--nq", "0"], "--nq values must be positive"),
+    (["--index", "crashy", "--nq", "0"], "nq values must be positive"),
     (["--index", "crashy", "--device", "tpu"], "unknown device"),
     (["--index", "ivf_pq", "--nlist", "16", "--m", "7"], "the dimension 512 is not a multiple of m=7"),
     (["--index", "faiss", "--factory", "IVF16,PQ7"], "bad factory string 'IVF16,PQ7'"),
@@ -108,12 +103,12 @@ def test_missing_dataset(tmp_path):
 
 def test_retry_failed_measures_failures_again_and_keeps_the_rest(tmp_path, t2i_file, plugin_env):
     res = tmp_path / "res"
-    common = ["sweep", "--dataset", str(t2i_file), "--index", "crashy", "--delay", "0,1", "--nq", "1000",
+    common = ["sweep", "--dataset", str(t2i_file), "--index", "crashy", "--build-delay", "0,4", "--nq", "1000",
               "--queries", "text", "--k", "10", "--min-time", "0.05", "--results", str(res)]
-    r = run_cli(*common, "--timeout", "2")  # delay 0 is measured, then delay 1 runs out of time
+    r = run_cli(*common, "--timeout", "2")  # the quick build is measured, the slow one runs out of time
     assert r.returncode == 0, r.stderr
-    status = dict(zip(load_results(res)["search.delay"], load_results(res)["status"]))
-    assert status == {0: "ok", 1: "failed"}
+    status = dict(zip(load_results(res)["build.build_delay"], load_results(res)["status"]))
+    assert status == {0: "ok", 4: "failed"}
     before = _records(res)
 
     r = run_cli(*common, "--timeout", "2")

@@ -18,9 +18,10 @@ import pytest
 from annbench.data.hdf5io import read_dataset
 from annbench.data.model import Dataset, QuerySet
 from annbench.data.stats import dataset_stats
-from annbench.data.synth import make_clip_synth, sample_clip_synth
+from annbench.data.synth import sample_clip_synth
 from annbench.errors import UserError
 from annbench.groundtruth import exact_knn
+from annbench.groundtruth.build_synth import make_clip_synth
 
 faiss = pytest.importorskip("faiss")
 

@@ -1,4 +1,7 @@
-"""Annoy's forest of random-projection trees, searched one query at a time."""
+"""Annoy's forest of random-projection trees, searched one query at a time.
+
+No ndis: annoy keeps no distance counter, so stats() has none.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ class Annoy:
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
     build_params: ClassVar[dict[str, Any]] = {"n_trees": 100}
     search_params: ClassVar[dict[str, Any]] = {"search_k": -1}  # -1: annoy's default, n_trees * k
+    libraries: ClassVar[tuple[str, ...]] = ("annoy",)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)

@@ -19,6 +19,7 @@ class Index(Protocol):
     devices: ClassVar[tuple[str, ...]]       # e.g. ("cpu",) or ("cpu", "gpu")
     build_params: ClassVar[dict[str, Any]]   # rebuilt per value, with defaults: {"nlist": 1024}
     search_params: ClassVar[dict[str, Any]]  # set on a built index, with defaults: {"nprobe": 1}
+    libraries: ClassVar[tuple[str, ...]]     # import names that build and search: ("faiss",); versioned in results
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None: ...
 
@@ -33,4 +34,6 @@ class Index(Protocol):
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
 
     def stats(self) -> dict:
-        """``index_bytes`` and cumulative counters such as ``ndis`` ({} where none)."""
+        """``index_bytes``, and ``ndis``: every distance the searches so far computed, cumulative
+        (the runner takes differences), in a unit each backend's docstring states; absent, never
+        0, where the library keeps no count."""

@@ -1,24 +1,18 @@
-"""What every binary-code backend shares: packed codes in, a binary metric, a re-rank depth.
+"""What every binary-code backend shares: packed codes in, a binary metric, integer search settings.
 
 ``d`` is the number of bits; vectors arrive packed, ``d / 8`` uint8 per row.
-``rerank`` is a search parameter of every binary backend but the backend never
-acts on it: the runner (:mod:`annbench.runner.rerank`) asks the index for
-``max(rerank, k)`` candidates and re-scores them with the parent's float
-vectors. Declaring it here lets the plan sweep it like any other search
-setting, and keeps the backend interface free of optional methods.
+Re-ranking candidates with the parent's float vectors is the runner's
+(:mod:`annbench.runner.rerank`), swept as its own parameter: no backend declares
+or sees it.
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 import numpy as np
 
 from annbench.backends.params import require_int, with_defaults
 from annbench.data.bits import check_bits
 from annbench.errors import UserError
-
-RERANK: dict[str, Any] = {"rerank": 0}   # 0 = off; R = re-rank the top R candidates by float cosine
 
 
 def check_binary(cls: type, d: int, metric: str) -> int:
@@ -32,10 +26,10 @@ def check_binary(cls: type, d: int, metric: str) -> int:
 
 
 def check_search(cls: type, search: dict) -> dict:
-    """Defaults filled in, unknown names refused, every value an integer (rerank may be 0)."""
+    """Defaults filled in, unknown names refused, every value an integer >= 1."""
     _, search = with_defaults(cls, {}, search)
     for key, value in search.items():
-        require_int(cls, key, value, low=0 if key == "rerank" else 1)
+        require_int(cls, key, value)
     return search
 
 

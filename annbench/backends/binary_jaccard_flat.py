@@ -2,6 +2,8 @@
 
 faiss's binary indexes know only Hamming, so this one is numpy: ``|q & b|``
 by 64-bit popcount, ``|q| + |b| - |q & b|`` for the union.
+
+ndis: nb distances per query (one intersection popcount per base code), counted here.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from annbench.backends.binary_common import RERANK, check_binary, check_search
+from annbench.backends.binary_common import check_binary, check_search
 from annbench.backends.binary_scan import Filter, scan
 from annbench.backends.params import check_device, with_defaults
 from annbench.data.bits import popcount, require_codes
@@ -21,7 +23,8 @@ class BinJaccardFlat:
     metrics: ClassVar[tuple[str, ...]] = ("jaccard",)
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
     build_params: ClassVar[dict[str, Any]] = {}
-    search_params: ClassVar[dict[str, Any]] = {**RERANK}
+    search_params: ClassVar[dict[str, Any]] = {}
+    libraries: ClassVar[tuple[str, ...]] = ("numpy",)
     keep: ClassVar[Filter | None] = None   # the filters of binary_substructure set one
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:

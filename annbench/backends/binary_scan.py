@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from annbench.data.binary_truth import keep_best
+from annbench.data.topk import keep_best
 from annbench.data.bits import intersections, popcount, to_distance
 
 BLOCK = 16384

@@ -6,6 +6,9 @@ query (``q & b == b``); the matches are ranked by the dataset's metric
 (Tanimoto for jaccard, Hamming for hamming) and the rest of the k slots is -1.
 Recall against a k-NN truth says little about a filter: its tests compare
 with a brute-force filter instead.
+
+numpy, as bin_jaccard_flat; ndis: nb per query, as there: the filter tests every
+base code in the same pass that computes its distance.
 """
 
 from __future__ import annotations

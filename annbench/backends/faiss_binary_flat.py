@@ -1,4 +1,7 @@
-"""Exact Hamming search (faiss IndexBinaryFlat): the reference for every Hamming index."""
+"""Exact Hamming search (faiss IndexBinaryFlat): the reference for every Hamming index.
+
+ndis: nb Hamming distances per query, counted here (faiss's flat search keeps no counter).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,8 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-from annbench.backends.binary_common import RERANK, as_result, check_binary, check_search
-from annbench.backends.faiss_common import set_threads
+from annbench.backends.binary_common import as_result, check_binary, check_search
+from annbench.backends.faiss_common import index_bytes, set_threads
 from annbench.backends.params import check_device, with_defaults
 from annbench.data.bits import require_codes
 
@@ -18,7 +21,8 @@ class BinFlat:
     metrics: ClassVar[tuple[str, ...]] = ("hamming",)
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
     build_params: ClassVar[dict[str, Any]] = {}
-    search_params: ClassVar[dict[str, Any]] = {**RERANK}
+    search_params: ClassVar[dict[str, Any]] = {}
+    libraries: ClassVar[tuple[str, ...]] = ("faiss",)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)
@@ -27,6 +31,7 @@ class BinFlat:
         set_threads(threads)
         self.index = faiss.IndexBinaryFlat(d)
         self._ndis = 0
+        self._bytes: int | None = None
 
     @classmethod
     def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
@@ -38,6 +43,7 @@ class BinFlat:
 
     def add(self, xb: np.ndarray) -> None:
         self.index.add(require_codes(xb, self.name, self.nbytes))
+        self._bytes = None
 
     def set_search_params(self, **params: Any) -> None:
         check_search(type(self), params)
@@ -48,4 +54,6 @@ class BinFlat:
         return as_result(D, I)
 
     def stats(self) -> dict:
-        return {"index_bytes": int(faiss.serialize_index_binary(self.index).size), "ndis": self._ndis}
+        if self._bytes is None:
+            self._bytes = index_bytes(self.index)
+        return {"index_bytes": self._bytes, "ndis": self._ndis}

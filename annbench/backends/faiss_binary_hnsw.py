@@ -1,4 +1,8 @@
-"""faiss's HNSW graph over binary codes, searched by Hamming distance (IndexBinaryHNSW)."""
+"""faiss's HNSW graph over binary codes, searched by Hamming distance (IndexBinaryHNSW).
+
+ndis per query: faiss's ``hnsw_stats.ndis`` (binary HNSW counts there too) + 1, the
+entry point's distance, which faiss computes before it starts counting (counted here).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-from annbench.backends.binary_common import RERANK, as_result, check_binary, check_search
-from annbench.backends.faiss_common import set_threads
+from annbench.backends.binary_common import as_result, check_binary, check_search
+from annbench.backends.faiss_common import hnsw_entry_points, hnsw_visited, index_bytes, set_threads
 from annbench.backends.params import check_device, require_int, with_defaults
 from annbench.data.bits import require_codes
 
@@ -18,7 +22,8 @@ class BinHNSW:
     metrics: ClassVar[tuple[str, ...]] = ("hamming",)
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
     build_params: ClassVar[dict[str, Any]] = {"M": 32, "ef_construction": 200}
-    search_params: ClassVar[dict[str, Any]] = {"ef": 64, **RERANK}
+    search_params: ClassVar[dict[str, Any]] = {"ef": 64}
+    libraries: ClassVar[tuple[str, ...]] = ("faiss",)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)
@@ -29,6 +34,7 @@ class BinHNSW:
         self.index = faiss.IndexBinaryHNSW(d, params["M"])
         self.index.hnsw.efConstruction = params["ef_construction"]
         self.index.hnsw.efSearch = search["ef"]
+        self._entry_points = 0
         self._bytes: int | None = None
 
     @classmethod
@@ -50,9 +56,10 @@ class BinHNSW:
         self.index.hnsw.efSearch = check_search(type(self), params)["ef"]
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        self._entry_points += hnsw_entry_points(len(xq), self.index.ntotal)
         return as_result(*self.index.search(require_codes(xq, self.name, self.nbytes), k))
 
     def stats(self) -> dict:
         if self._bytes is None:
-            self._bytes = int(faiss.serialize_index_binary(self.index).size)
-        return {"index_bytes": self._bytes, "ndis": int(faiss.cvar.hnsw_stats.ndis)}
+            self._bytes = index_bytes(self.index)
+        return {"index_bytes": self._bytes, "ndis": hnsw_visited() + self._entry_points}

@@ -5,17 +5,29 @@ so every knob faiss exposes can be swept without a backend of its own. A
 parameter a string does not name runs at the index's own default, not at the
 value an earlier point set: faiss has no reset, so the defaults of every
 parameter ParameterSpace can set on the index are read once and applied first.
+
+ndis per query is summed over the parts of the index, read once per build
+(``_cost``): a flat scan or flat coarse quantizer counts its ntotal vectors or
+nlist centroids, an IVF the list entries faiss computes a distance for
+(``indexIVF_stats.ndis``; a polysemous filter's Hamming rejects are not among
+them), an IVFPQR its re-ranked candidates too (``indexIVFPQ_stats.nrefine``), an
+HNSW graph or quantizer ``hnsw_stats.ndis`` + 1 entry point, and a top-level
+refine (RFlat, Refine(...)) k * k_factor_rf distances, where its base surely
+returns that many candidates (``CandidateFloor``; else ``ndis`` is left out). Transforms (PCA, OPQ) compute no distances. Any other part
+(IndexPQ, IMI, residual quantizers, NSG, Panorama variants, a nested refine)
+leaves ``ndis`` out of stats() rather than guess.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, Callable, ClassVar
 
 import faiss
 import numpy as np
 
-from annbench.backends.faiss_common import (faiss_message, index_bytes, metric_type, search_capped,
-                                            set_threads)
+from annbench.backends.faiss_common import (CandidateFloor, faiss_message, hnsw_entry_points, hnsw_visited,
+                                            index_bytes, ivf_scanned, metric_type, search_capped, set_threads)
 from annbench.backends.params import check_device, with_defaults
 from annbench.errors import UserError
 
@@ -26,6 +38,7 @@ class Factory:
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
     build_params: ClassVar[dict[str, Any]] = {"factory": "IVF1024,Flat"}
     search_params: ClassVar[dict[str, Any]] = {"params": ""}
+    libraries: ClassVar[tuple[str, ...]] = ("faiss",)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)
@@ -33,6 +46,10 @@ class Factory:
         set_threads(threads)
         self.index = _make(d, params["factory"], metric_type(metric))
         self._defaults = _defaults(self.index)
+        self._refine, self._cost = _cost_of(self.index)
+        self._counted = 0  # what faiss's counters leave out: flat scans, entry points, re-rank
+        self._floor: CandidateFloor | None = None  # after add, with a refine: its base's fewest candidates
+        self._uncounted = False  # a search at the current settings re-ranked an unknown number
         self._bytes: int | None = None
 
     @classmethod
@@ -52,26 +69,41 @@ class Factory:
                 self.index.train(xt)
             except RuntimeError as exc:
                 raise UserError(f"faiss: training failed: {faiss_message(exc)}") from None
+            self._refine, self._cost = _cost_of(self.index)  # a quantizer holds its centroids now
             self._bytes = None
 
     def add(self, xb: np.ndarray) -> None:
         self.index.add(xb)
+        self._refine, self._cost = _cost_of(self.index)
+        self._floor = CandidateFloor(self._refine.base_index) if self._refine is not None else None
         self._bytes = None
 
     def set_search_params(self, **params: Any) -> None:
         _, search = with_defaults(type(self), {}, params)
         _set_params(self.index, self._defaults)
         _set_params(self.index, search["params"])
+        self._uncounted = False
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        return search_capped(self.index, xq, k)
+        return search_capped(self.index, xq, k, self._search)
+
+    def _search(self, xq: np.ndarray, depth: int) -> tuple[np.ndarray, np.ndarray]:
+        if self._cost is not None:
+            self._counted += len(xq) * self._cost.per_query
+        if self._refine is not None:
+            rescored = int(depth * self._refine.k_factor)
+            if self._floor is not None and rescored <= self._floor.now():
+                self._counted += len(xq) * rescored
+            else:
+                self._uncounted = True
+        return self.index.search(xq, depth)
 
     def stats(self) -> dict:
         if self._bytes is None:
             self._bytes = index_bytes(self.index)
-        # Inverted lists and HNSW graphs (including an HNSW coarse quantizer) each count their own.
-        ndis = faiss.cvar.indexIVF_stats.ndis + faiss.cvar.hnsw_stats.ndis
-        return {"index_bytes": self._bytes, "ndis": int(ndis)}
+        if self._cost is None or self._uncounted:
+            return {"index_bytes": self._bytes}
+        return {"index_bytes": self._bytes, "ndis": self._counted + sum(c() for c in self._cost.counters)}
 
 
 def _make(d: int, factory: Any, metric: int) -> faiss.Index:
@@ -146,3 +178,54 @@ def _ivf_of(index: faiss.Index) -> faiss.IndexIVF | None:
         return faiss.extract_index_ivf(index)
     except RuntimeError:
         return None
+
+
+# -- what a search computes ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Cost:
+    """How to count the distances a search of one index (or of a part of it) computes."""
+    per_query: int = 0  # distances faiss computes but counts nowhere: flat scans, centroids, entry points
+    counters: frozenset[Callable[[], int]] = frozenset()  # the process-wide faiss counters that count the rest
+
+    def __add__(self, other: _Cost) -> _Cost:
+        # a counter shared by two parts already counts both: the union, not the sum
+        return _Cost(self.per_query + other.per_query, self.counters | other.counters)
+
+
+def _ivfpq_refined() -> int:
+    return int(faiss.cvar.indexIVFPQ_stats.nrefine)  # IndexIVFPQR's re-ranked candidates
+
+
+_EXHAUSTIVE = (faiss.IndexFlat, faiss.IndexFlatL2, faiss.IndexFlatIP, faiss.IndexScalarQuantizer,
+               faiss.IndexPQFastScan)
+_IVF = (faiss.IndexIVFFlat, faiss.IndexIVFScalarQuantizer, faiss.IndexIVFPQ, faiss.IndexIVFPQFastScan,
+        faiss.IndexIVFPQR)
+_HNSW = (faiss.IndexHNSWFlat, faiss.IndexHNSWSQ, faiss.IndexHNSWPQ)
+_REFINE = (faiss.IndexRefine, faiss.IndexRefineFlat)
+
+
+def _cost_of(index: faiss.Index) -> tuple[faiss.IndexRefine | None, _Cost | None]:
+    """The top-level refine, whose re-rank the backend counts, and the cost of the rest; the refine
+    is a view of ``index``, valid while the backend holds it."""
+    top = faiss.downcast_index(index)
+    if type(top) in _REFINE:
+        return top, _cost(top.base_index)
+    return None, _cost(top)
+
+
+def _cost(index: faiss.Index) -> _Cost | None:
+    """None where a part keeps no count we can read: better no ndis than a wrong one."""
+    index = faiss.downcast_index(index)
+    kind = type(index)
+    if kind in (faiss.IndexPreTransform, faiss.IndexIDMap, faiss.IndexIDMap2):
+        return _cost(index.index)
+    if kind in _EXHAUSTIVE:
+        return _Cost(per_query=index.ntotal)
+    if kind in _HNSW:
+        return _Cost(per_query=hnsw_entry_points(1, index.ntotal), counters=frozenset({hnsw_visited}))
+    if kind in _IVF:
+        coarse = _cost(index.quantizer)
+        scanned = {ivf_scanned, _ivfpq_refined} if kind is faiss.IndexIVFPQR else {ivf_scanned}
+        return None if coarse is None else coarse + _Cost(counters=frozenset(scanned))
+    return None

@@ -1,4 +1,7 @@
-"""Exact search (faiss IndexFlat): the reference every other index is compared with."""
+"""Exact search (faiss IndexFlat): the reference every other index is compared with.
+
+ndis: nb distances per query, counted here (faiss's flat search keeps no counter).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,15 @@ import numpy as np
 
 from annbench.backends.faiss_common import index_bytes, metric_type, set_threads
 from annbench.backends.params import check_device, with_defaults
+
+
 class Flat:
     name: ClassVar[str] = "flat"
     metrics: ClassVar[tuple[str, ...]] = ("angular", "euclidean")
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
     build_params: ClassVar[dict[str, Any]] = {}
     search_params: ClassVar[dict[str, Any]] = {}
+    libraries: ClassVar[tuple[str, ...]] = ("faiss",)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)

@@ -5,6 +5,13 @@ distances cannot separate the near-ties of a cross-modal top-k. ``k_factor`` > 0
 keeps the raw vectors beside the codes (IndexRefineFlat) and re-ranks the best
 ``k * k_factor`` PQ candidates exactly. It is a build parameter because it
 decides what is stored: the index grows by ``4 * d`` bytes per vector.
+
+ndis per query: nlist centroid distances (the flat coarse quantizer, counted here)
++ the PQ codes of the probed lists (faiss's ``indexIVF_stats.ndis``), one table-lookup
+distance each (building the lookup tables is not counted) + the exact re-rank
+distances, k * k_factor (counted here). Where the probed lists may hold fewer codes than
+k * k_factor, faiss re-ranks fewer and the count is unknown: stats() then leaves ``ndis``
+out (see ``CandidateFloor``).
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-from annbench.backends.faiss_common import index_bytes, metric_type, set_threads
+from annbench.backends.faiss_common import CandidateFloor, index_bytes, ivf_scanned, metric_type, set_threads
 from annbench.backends.params import check_device, require_int, with_defaults
 from annbench.backends.faiss_ivf import check_ivf, check_training
 from annbench.errors import UserError
@@ -28,6 +35,7 @@ class IVFPQ:
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
     build_params: ClassVar[dict[str, Any]] = {"nlist": 1024, "m": 64, "nbits": 8, "k_factor": 0}
     search_params: ClassVar[dict[str, Any]] = {"nprobe": 1}
+    libraries: ClassVar[tuple[str, ...]] = ("faiss",)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         cls = type(self)
@@ -44,7 +52,9 @@ class IVFPQ:
             # The wrapper asks the IVF-PQ for k * k_factor candidates, then scores them on the raw vectors.
             self.index = faiss.IndexRefineFlat(self.ivf)
             self.index.k_factor = float(self.k_factor)
-        self._nrefine = 0
+        self._counted = 0  # what faiss's IVF counter leaves out: centroid and re-rank distances
+        self._floor: CandidateFloor | None = None  # after add: the fewest candidates a query gets
+        self._uncounted = False  # a search at the current settings re-ranked an unknown number
         self._bytes: int | None = None
 
     @classmethod
@@ -62,23 +72,31 @@ class IVFPQ:
 
     def add(self, xb: np.ndarray) -> None:
         self.index.add(xb)
+        self._floor = CandidateFloor(self.ivf) if self.k_factor else None
         self._bytes = None
 
     def set_search_params(self, **params: Any) -> None:
         _, search = with_defaults(type(self), {}, params)
         check_ivf(type(self), {"nlist": self.nlist}, search, nb=self.nlist)
         self.ivf.nprobe = search["nprobe"]
+        self._uncounted = False
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        D, I = self.index.search(xq, k)
-        self._nrefine += len(xq) * k * self.k_factor
-        return D, I
+        self._counted += len(xq) * self.nlist
+        if self.k_factor:
+            depth = k * self.k_factor
+            if self._floor is not None and depth <= self._floor.now():
+                self._counted += len(xq) * depth
+            else:
+                self._uncounted = True
+        return self.index.search(xq, k)
 
     def stats(self) -> dict:
         if self._bytes is None:
             self._bytes = index_bytes(self.index)
-        # ndis: PQ codes scanned (faiss's process-wide counter); nrefine: exact re-rank distances.
-        return {"index_bytes": self._bytes, "ndis": int(faiss.cvar.indexIVF_stats.ndis), "nrefine": self._nrefine}
+        if self._uncounted:
+            return {"index_bytes": self._bytes}
+        return {"index_bytes": self._bytes, "ndis": ivf_scanned() + self._counted}
 
 
 def _check_dimension(d: int, m: int) -> None:

@@ -2,6 +2,8 @@
 
 NSG is built in two steps: a k-nearest-neighbour graph of the base (degree GK),
 then a pruned navigable graph of out-degree at most R grown from it.
+
+No ndis: faiss's NSG search keeps no distance counter, so stats() has none.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class NSG:
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
     build_params: ClassVar[dict[str, Any]] = {"R": 32}
     search_params: ClassVar[dict[str, Any]] = {"search_L": 64}
+    libraries: ClassVar[tuple[str, ...]] = ("faiss",)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         cls = type(self)

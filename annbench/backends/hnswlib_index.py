@@ -1,4 +1,7 @@
-"""hnswlib's HNSW graph: the reference HNSW implementation, compared with faiss's."""
+"""hnswlib's HNSW graph: the reference HNSW implementation, compared with faiss's.
+
+No ndis: hnswlib's Python binding exposes no distance counter, so stats() has none.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ class HnswLib:
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
     build_params: ClassVar[dict[str, Any]] = {"M": 32, "ef_construction": 200}
     search_params: ClassVar[dict[str, Any]] = {"ef": 64}
+    libraries: ClassVar[tuple[str, ...]] = ("hnswlib",)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)

@@ -31,6 +31,8 @@ BACKENDS: dict[str, str] = {
 
 
 PLUGINS_ENV = "ANNBENCH_BACKENDS"
+# what the runner reads of every backend class (the interface in base.py); a plugin lacking one is refused
+REQUIRED = ("name", "metrics", "devices", "build_params", "search_params", "libraries", "check_params")
 
 
 def _all() -> dict[str, str]:
@@ -57,6 +59,10 @@ def get(name: str):
         raise UserError(f"unknown index {name!r} (known: {', '.join(backends)})")
     module, cls = backends[name].split(":")
     try:
-        return getattr(importlib.import_module(module), cls)
+        found = getattr(importlib.import_module(module), cls)
     except ImportError as exc:
         raise UserError(f"index {name!r} is unavailable: {exc}") from None
+    if missing := [a for a in REQUIRED if not hasattr(found, a)]:
+        raise UserError(f"index {name!r} ({backends[name]}) lacks {', '.join(missing)} "
+                        "(see annbench/backends/base.py)")
+    return found

@@ -4,6 +4,8 @@ USearch is the one library here with a graph index for Tanimoto on bit
 vectors (faiss's binary HNSW knows only Hamming); the Hamming variant makes a
 like-for-like comparison with ``bin_hnsw``. USearch returns fewer than k
 matches when the graph reaches fewer: ``counts`` says how many, the rest is -1.
+
+ndis: USearch's own count of the distances each search computed (``computed_distances``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from annbench.backends.binary_common import RERANK, as_result, check_binary, check_search
+from annbench.backends.binary_common import as_result, check_binary, check_search
 from annbench.backends.params import check_device, require_int, with_defaults
 from annbench.data.bits import require_codes
 
@@ -22,7 +24,8 @@ class _USearchBits:
     metrics: ClassVar[tuple[str, ...]]
     devices: ClassVar[tuple[str, ...]] = ("cpu",)
     build_params: ClassVar[dict[str, Any]] = {"connectivity": 16, "expansion_add": 128}
-    search_params: ClassVar[dict[str, Any]] = {"expansion_search": 64, **RERANK}
+    search_params: ClassVar[dict[str, Any]] = {"expansion_search": 64}
+    libraries: ClassVar[tuple[str, ...]] = ("usearch",)
     library_metric: ClassVar[str]
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:

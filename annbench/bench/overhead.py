@@ -17,7 +17,7 @@ import numpy as np
 from annbench.backends import registry
 from annbench.cli.paths import resolve_dataset
 from annbench.data.hdf5io import read_dataset
-from annbench.runner.timing import batches, measure
+from annbench.runner.timing import QueryOrder, TimingRule, time_round
 
 CASES = {  # backend, build params, search params, the bare library call
     "ivf_flat": ({"nlist": 256}, {"nprobe": 16}, lambda b: b.index.search),
@@ -41,10 +41,12 @@ def bare_qps(call, inputs: list[np.ndarray], k: int, min_time_s: float) -> float
 def compare(backend, call, xq: np.ndarray, k: int, nq: int, rounds: int, min_time_s: float
             ) -> tuple[float, float, float]:
     """Median QPS of each side and the median ratio of adjacent rounds."""
-    inputs = [np.ascontiguousarray(xq[rows]) for rows in batches(len(xq), nq)]
+    order = QueryOrder(xq, seed=0)
+    inputs = [np.ascontiguousarray(order.batch(i, nq)) for i in range(-(-len(xq) // nq))]  # the same batches
+    rule = TimingRule(min_time_s=min_time_s, repeats=1, min_batches=1)  # one round of the runner's timing loop
     ours, bare = [], []
     for _ in range(rounds):
-        ours.append(measure(backend.search, xq, k, nq, min_time_s).qps)
+        ours.append(time_round(backend.search, order, nq, k, rule).qps)
         bare.append(bare_qps(call, inputs, k, min_time_s))
     ratios = [a / b for a, b in zip(ours, bare)]
     return statistics.median(ours), statistics.median(bare), statistics.median(ratios)

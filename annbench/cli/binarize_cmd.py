@@ -25,9 +25,10 @@ def add_parser(dsub) -> None:
 
 def run(args) -> int:
     from annbench.cli.paths import datasets_dir, resolve_dataset
-    from annbench.data.binarize import binarize, write_binary
+    from annbench.data.binarize import write_binary
     from annbench.data.hdf5io import read_dataset
     from annbench.errors import UserError
+    from annbench.groundtruth.build_binary import binarize
 
     path = resolve_dataset(args.dataset, args.dir)
     parent = read_dataset(path)

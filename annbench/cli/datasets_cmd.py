@@ -81,7 +81,8 @@ def _query_specs(args, metric_modality: str):
 
 def run_import(args) -> int:
     from annbench.data.hdf5io import write_dataset
-    from annbench.data.importer import build_dataset, holdout, load_labels, load_npy
+    from annbench.data.importer import holdout, load_labels, load_npy
+    from annbench.groundtruth.build_imported import build_dataset
 
     out = _out_path(args, args.name)
     if out.exists() and not args.force:
@@ -102,7 +103,7 @@ def run_import(args) -> int:
 
 
 def run_make(args) -> int:
-    from annbench.data.synth import make_clip_synth
+    from annbench.groundtruth.build_synth import make_clip_synth
 
     for flag in ("n", "nq", "d", "k"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from annbench.cli.filters import add_environment_args
 from annbench.errors import UserError
 from annbench.results.schema import RECALL_COLUMNS
 
@@ -22,6 +23,7 @@ def add_parser(sub) -> None:
                    help="file format of the chart images beside the page (default: png)")
     p.add_argument("--datasets", action="append", default=[], metavar="DIR",
                    help="where the query explorer looks for dataset files by name, when a record's path is stale")
+    add_environment_args(p)
     p.set_defaults(func=run)
 
 
@@ -38,6 +40,6 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("no --results given and results/bench does not exist")
     out = Path(args.out) if args.out else default_out(results)
     page = build_report(results, out, recall_col=args.recall, image_format=args.image_format,
-                        dataset_dirs=args.datasets)
+                        dataset_dirs=args.datasets, machine=args.machine, env=args.env)
     print(page)
     return 0

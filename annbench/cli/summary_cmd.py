@@ -1,7 +1,8 @@
-"""``annbench summary``: best QPS per index at recall 0.9 and 0.99, and the fastest overall."""
+"""``annbench summary``: per index the fastest setting at each recall target, the fastest overall, the GPU crossover."""
 
 from __future__ import annotations
 
+from annbench.cli.filters import add_environment_args, non_negative, parse_targets
 from annbench.results.schema import RECALL_COLUMNS
 
 
@@ -11,14 +12,23 @@ def add_parser(sub) -> None:
     p.add_argument("--recall", default="recall_ties",
                    choices=RECALL_COLUMNS,
                    help="recall of the main tables (default recall_ties); binary codes also get a float-truth table")
-    p.add_argument("--targets", default="0.9,0.99")
+    p.add_argument("--targets", default="0.9,0.99", help="recall targets, comma-separated (default 0.9,0.99)")
+    p.add_argument("--max-bytes-per-vector", type=float, metavar="B",
+                   help="only settings whose index (plus re-rank vectors) stores at most B bytes per vector")
+    p.add_argument("--max-build-s", type=float, metavar="S", help="only settings built in at most S seconds")
+    add_environment_args(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from annbench.results.envs import select_environment
     from annbench.results.frame import load_results
+    from annbench.results.select import Budget
     from annbench.results.summary import format_summary
 
-    targets = tuple(float(t) for t in args.targets.split(","))
-    print(format_summary(load_results(*args.results), targets, args.recall))
+    targets = parse_targets(args.targets)
+    budget = Budget(non_negative("--max-bytes-per-vector", args.max_bytes_per_vector),
+                    non_negative("--max-build-s", args.max_build_s))
+    df = select_environment(load_results(*args.results), args.machine, args.env)
+    print(format_summary(df, targets, args.recall, budget))
     return 0

@@ -9,9 +9,10 @@ moves it across the modality gap (measured on the real text-to-image set, the
 recall@10 of sign codes against the float truth drops from 0.28 to 0.18).
 ``center_queries=True`` centres them too, which suits in-modal queries.
 
-The result keeps both truths: the binary one (exact, for recall of the code
-index itself) and the parent's float one (for what a user of CLIP search
-gets), and a checked link to the parent for re-ranking.
+The written file keeps both truths: the binary one (exact, for recall of the
+code index itself, computed by :mod:`annbench.groundtruth.build_binary`) and
+the parent's float one (for what a user of CLIP search gets), and a checked
+link to the parent for re-ranking.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ from typing import Callable
 
 import numpy as np
 
-from annbench.data.binary_truth import exact_binary_knn
 from annbench.data.bits import check_bits
 from annbench.data.hdf5io import dataset_writer
-from annbench.data.model import BINARY_METRICS, FLOAT_METRICS, Dataset, QuerySet
+from annbench.data.model import BINARY_METRICS, FLOAT_METRICS, Dataset
 from annbench.data.parent import link_attrs, write_float_truth
 from annbench.errors import UserError
 
@@ -103,24 +103,27 @@ def _check_parent(parent: Dataset, distance: str) -> None:
         raise UserError(f"unknown binary distance {distance!r} (use {', '.join(BINARY_METRICS)})")
 
 
-def binarize(parent: Dataset, method: str, bits: int | None = None, distance: str = "hamming",
-             seed: int = 0, center_queries: bool = False) -> tuple[Dataset, dict[str, tuple]]:
-    """The binary dataset (codes + exact binary truth at the parent's depth) and the float truth per set."""
+@dataclass
+class Codes:
+    """A float dataset's binary codes, before any truth is computed on them."""
+
+    name: str
+    xb: np.ndarray                  # packed base codes
+    queries: dict[str, np.ndarray]  # packed query codes per query set, in the parent's order
+    attrs: dict                     # how they were made (method, bits, seed, center_queries)
+
+
+def encode_parent(parent: Dataset, method: str, bits: int | None = None, distance: str = "hamming",
+                  seed: int = 0, center_queries: bool = False) -> Codes:
+    """Codes of the base and of every query set, ``bits`` long (default: the parent's dimension)."""
     _check_parent(parent, distance)
     bits = parent.d if bits is None else bits
     enc = fit_encoder(method, parent.xb, bits, seed, center_queries)
     xb = enc.encode(parent.xb)
-    sets, float_truths = {}, {}
-    for name, qs in parent.query_sets.items():
-        xq = enc.encode(qs.queries, queries=True)
-        D, I = exact_binary_knn(xb, xq, qs.gt_depth, distance)
-        sets[name] = QuerySet(name, xq, I, D, qs.modality, qs.labels)
-        float_truths[name] = (qs.neighbors, qs.distances)
+    queries = {name: enc.encode(qs.queries, queries=True) for name, qs in parent.query_sets.items()}
     attrs = {"binarize_method": method, "bits": bits, "binarize_seed": seed,
              "center_queries": bool(center_queries)}
-    ds = Dataset(f"{parent.name}-{method}{bits}", distance, xb, sets, parent.base_modality,
-                 parent.base_labels, point_type="bit", attrs=attrs)
-    return ds, float_truths
+    return Codes(f"{parent.name}-{method}{bits}", xb, queries, attrs)
 
 
 def write_binary(ds: Dataset, float_truths: dict[str, tuple], parent: Dataset, parent_path: Path,

@@ -18,7 +18,7 @@ from typing import Iterator
 import h5py
 import numpy as np
 
-from annbench.atomic import atomic_path
+from annbench.atomic import atomic_path, remove_stale
 from annbench.data.model import BINARY_METRICS, Dataset, QuerySet
 from annbench.errors import UserError
 
@@ -263,6 +263,7 @@ def dataset_writer(path: str | os.PathLike, *, metric: str, d: int, point_type: 
     path = Path(path)
     if path.exists() and not force:
         raise UserError(f"dataset already exists: {path} (use --force to replace it)")
+    remove_stale(path.parent)  # files of a dataset writer killed with kill -9 (never a live writer's)
     with atomic_path(path) as tmp:
         with h5py.File(tmp, "w") as f:
             f.attrs["distance"] = metric

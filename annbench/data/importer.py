@@ -1,4 +1,7 @@
-"""Turn user arrays (.npy) into a dataset file with exact ground truth."""
+"""User arrays (.npy) and labels, read and checked before a dataset is built from them.
+
+The ground truth is computed a layer up, by :mod:`annbench.groundtruth.build_imported`.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from annbench.data.model import Dataset, QuerySet
 from annbench.data.validate import check_depth, check_metric, check_vectors, normalize_rows
 from annbench.errors import UserError
-from annbench.groundtruth import DEFAULT_K, exact_knn
 
 
 @dataclass
@@ -59,22 +60,23 @@ def _prepare(x: np.ndarray, what: str, metric: str, d: int | None = None) -> np.
     return normalize_rows(x, what) if metric == "angular" else x
 
 
-def build_dataset(name: str, xb: np.ndarray, queries: list[QuerySpec], metric: str, k: int = DEFAULT_K,
-                  base_labels: list[str] | None = None, base_modality: str = "unknown") -> Dataset:
-    """Validate, normalise (angular) and compute exact top-k for every query set."""
+def prepare_inputs(xb: np.ndarray, queries: list[QuerySpec], metric: str, k: int
+                   ) -> tuple[np.ndarray, list[QuerySpec], int]:
+    """Validated float32 base and query sets (unit-norm when angular) and the checked depth ``k``."""
     check_metric(metric)
     xb = _prepare(xb, "base", metric)
     k = check_depth(k, xb.shape[0])
     if not queries:
         raise UserError("no query set given")
-    sets: dict[str, QuerySet] = {}
+    names: set[str] = set()
+    prepared = []
     for spec in queries:
-        if spec.name in sets:
+        if spec.name in names:
             raise UserError(f"query set {spec.name!r} given twice")
+        names.add(spec.name)
         xq = _prepare(spec.queries, f"query set {spec.name!r}", metric, xb.shape[1])
-        D, I = exact_knn(xb, xq, k, metric)
-        sets[spec.name] = QuerySet(spec.name, xq, I, D, spec.modality, spec.labels)
-    return Dataset(name, metric, xb, sets, base_modality=base_modality, base_labels=base_labels)
+        prepared.append(QuerySpec(spec.name, xq, spec.modality, spec.labels))
+    return xb, prepared, k
 
 
 def holdout(xb: np.ndarray, n: int, seed: int, base_labels: list[str] | None, modality: str

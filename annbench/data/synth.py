@@ -1,25 +1,28 @@
-"""The built-in dataset "clip-synth": CLIP-like vectors, written chunk by chunk with exact ground truth.
+"""The built-in dataset "clip-synth": CLIP-like vectors, generated and written chunk by chunk.
 
 The base is images; the two query sets are text-to-image ("text", first, so it
 is the ann-benchmarks root ``test``) and image-to-image ("image": fresh images
 from the same distribution, not in the base). Memory stays bounded by one
 chunk plus the fixed model, so the base can be far larger than RAM: the base is
-written to the HDF5 file as it is generated and the ground truth streams it
-back. The geometry lives in :mod:`annbench.data.synth_geometry`.
+written to the HDF5 file as it is generated and the ground truth
+(:mod:`annbench.groundtruth.build_synth`) streams it back. The geometry lives in
+:mod:`annbench.data.synth_geometry`.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
 
-from annbench.data.hdf5io import RowReader, dataset_writer
-from annbench.data.model import QuerySet
+from annbench.data.hdf5io import DatasetWriter, dataset_writer
 from annbench.data.synth_geometry import FIT_D, SynthModel, build_model, generate
 from annbench.errors import UserError
-from annbench.groundtruth import exact_knn
+
+if TYPE_CHECKING:
+    import h5py
 
 NAME = "clip-synth"
 VERSION = 1                 # bump when the same arguments would give other vectors
@@ -48,12 +51,17 @@ def sample_clip_synth(n: int, nq: int, d: int = FIT_D, seed: int = 0, *, nq_imag
     return generate(model, "image", STREAMS["base"], 0, n), queries["text"], queries["image"]
 
 
-def make_clip_synth(path: str | os.PathLike, n: int = 100_000, nq: int = 1000, d: int = FIT_D, seed: int = 0,
-                    k: int = 100, force: bool = False, chunk: int = CHUNK) -> Path:
-    """Write clip-synth to ``path`` (angular, unit-norm float32) with exact top-``min(k, n)`` ground truth.
+@contextmanager
+def synth_file(path: str | os.PathLike, n: int, nq: int, d: int = FIT_D, seed: int = 0, k: int = 100,
+               force: bool = False, chunk: int = CHUNK
+               ) -> Iterator[tuple[DatasetWriter, h5py.Dataset, dict[str, np.ndarray]]]:
+    """Open clip-synth at ``path`` (angular, unit-norm float32) with its base written ``chunk`` rows at a time.
 
-    ``nq`` queries per query set. The same arguments give the same vectors, byte
-    for byte, whatever ``chunk`` is.
+    Yields ``(writer, train, queries)``: the open dataset writer, its on-disk
+    ``train`` rows, and ``nq`` queries per query set (text first), to which the
+    caller adds the query sets with their truth of depth ``k`` (checked here,
+    with the sizes, before anything is written). The same arguments give the
+    same vectors, byte for byte, whatever ``chunk`` is.
     """
     _check(n, nq, k, chunk)
     model = build_model(d, seed)
@@ -64,11 +72,4 @@ def make_clip_synth(path: str | os.PathLike, n: int = 100_000, nq: int = 1000, d
         for start in range(0, n, chunk):
             stop = min(n, start + chunk)
             train[start:stop] = generate(model, "image", STREAMS["base"], start, stop)
-        xq = np.vstack(list(queries.values()))
-        D, I = exact_knn(RowReader(train), xq, min(k, n), "angular", block=chunk)
-        offset = 0
-        for name, xq in queries.items():
-            part = slice(offset, offset + len(xq))
-            writer.add_query_set(QuerySet(name, xq, I[part], D[part], modality=name))
-            offset += len(xq)
-    return Path(path)
+        yield writer, train, queries

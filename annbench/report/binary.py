@@ -13,7 +13,8 @@ import pandas as pd
 from annbench.report import fmt, spec
 from annbench.report.pareto import pareto_mask
 from annbench.report.recommend import series_name
-from annbench.results.summary import FLOAT_TRUTH, bytes_label, float_truth_rows
+from annbench.report.tradeoff import bytes_chart
+from annbench.results.float_truth import FLOAT_TRUTH, bytes_label, float_truth_rows
 
 MARKERS = ("triangle", "diamond", "square")
 
@@ -24,9 +25,8 @@ def combined_rows(ok: pd.DataFrame) -> pd.DataFrame:
     if rows.empty:
         return rows
     base = rows["index"].str.split(" · ").str[0]
-    return rows.assign(base_index=base, rerank=pd.to_numeric(rows["search.rerank"], errors="coerce").fillna(0)
-                       if "search.rerank" in rows else 0.0,
-                       total_bytes=rows["bytes_per_vector"] + rows["rerank_bytes_per_vector"].fillna(0))
+    return rows.assign(base_index=base, rerank=pd.to_numeric(rows["rerank"], errors="coerce").fillna(0)
+                       if "rerank" in rows else 0.0)
 
 
 def _info(row: pd.Series) -> list[list[str]]:
@@ -55,7 +55,8 @@ def recall_qps_chart(rows: pd.DataFrame, nq: int, colors: dict[str, str], cid: s
         part = part.sort_values("id", kind="mergesort")
         on = pareto_mask(part[FLOAT_TRUTH].to_numpy(), part["qps"].to_numpy())
         pts = sorted(zip(on, (r for _, r in part.iterrows())), key=lambda t: (t[1][FLOAT_TRUTH], -t[1]["qps"]))
-        out.append(spec.series(name, color, [spec.point(r[FLOAT_TRUTH], r["qps"], _info(r), faded=not flag)
+        out.append(spec.series(name, color, [spec.point(r[FLOAT_TRUTH], r["qps"], _info(r), faded=not flag,
+                                                                        spread=spec.qps_spread(r))
                                              for flag, r in pts], line="frontier", dash=dash, marker=marker))
     if not out:
         return None
@@ -65,22 +66,11 @@ def recall_qps_chart(rows: pd.DataFrame, nq: int, colors: dict[str, str], cid: s
 
 
 def memory_chart(rows: pd.DataFrame, colors: dict[str, str], cid: str) -> dict | None:
-    """Per series and per bytes per vector (codes alone, codes + float for re-rank): the best recall reached.
-
-    Recall hardly depends on the batch size, so every nq counts (the tooltip names the point's).
-    """
-    rows = rows[rows[FLOAT_TRUTH].notna() & rows["total_bytes"].notna()]
-    out = []
-    for name, color, _, marker, part in _series(rows, colors):
-        best = part.sort_values([FLOAT_TRUTH, "qps", "id"], ascending=[False, False, True], kind="mergesort")
-        best = best.drop_duplicates("total_bytes").sort_values("total_bytes")
-        pts = [spec.point(r["total_bytes"], r[FLOAT_TRUTH], _info(r)) for _, r in best.iterrows()]
-        out.append(spec.series(name, color, pts, marker=marker))
-    if not out:
-        return None
-    return spec.chart(cid, "scatter", "Recall against the float truth vs bytes per vector",
-                      "best recall per index and memory cost; re-rank adds the float vector to the code",
-                      spec.axis("bytes per vector", log=True), spec.axis(spec.RECALL_NAMES[FLOAT_TRUTH], top=1.0), out)
+    """Per series and per bytes per vector (codes alone, codes + float for re-rank): the best recall reached."""
+    series = ((name, color, marker, part) for name, color, _, marker, part in _series(rows, colors))
+    return bytes_chart(series, FLOAT_TRUTH, cid, "Recall against the float truth vs bytes per vector",
+                       "best recall per index and memory cost (index bytes / n; re-rank adds the float vector)",
+                       info=lambda r, _: _info(r))
 
 
 def section_charts(combined: pd.DataFrame, dataset: str, query_set: str, k: int | None,

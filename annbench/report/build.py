@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
+from annbench.atomic import remove_stale, temp_prefix
 from annbench.errors import UserError
 from annbench.report.charts import FORMATS, write_chart
 from annbench.report.explorer import explore
@@ -46,7 +47,7 @@ def check_out_dir(out: Path, results: Sequence[Path]) -> None:
 def _swap_in(tmp: Path, out: Path) -> None:
     old = None
     if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        old = out.with_name(f"{temp_prefix(out)}old-x")
         out.rename(old)
     tmp.rename(out)
     if old is not None:
@@ -54,14 +55,16 @@ def _swap_in(tmp: Path, out: Path) -> None:
 
 
 def build_report(results: Sequence[str | os.PathLike], out: str | os.PathLike, recall_col: str = "recall_ties",
-                 image_format: str = "png", dataset_dirs: Sequence[str | os.PathLike] = ()) -> Path:
+                 image_format: str = "png", dataset_dirs: Sequence[str | os.PathLike] = (),
+                 machine: str | None = None, env: str | None = None) -> Path:
     """Write ``out/index.html`` and one image file per chart; returns the page's path.
 
     ``dataset_dirs``: extra folders where the explorer looks for dataset files by name.
+    ``machine``, ``env``: only the results of matching machines and library versions.
     """
     if image_format not in FORMATS:
         raise UserError(f"unknown image format {image_format!r} (choose from {', '.join(FORMATS)})")
-    data = load(list(results), recall_col)
+    data = load(list(results), recall_col, machine, env)
     out = Path(out)
     check_out_dir(out, data.dirs)
     ok_names = sorted(data.ok["index"].unique()) if len(data.records) else []
@@ -72,7 +75,8 @@ def build_report(results: Sequence[str | os.PathLike], out: str | os.PathLike, r
     searched, cache = tuple(Path(d) for d in dataset_dirs), {}
     page.explorers = {s.anchor: explore(s.rows, recall_col, colors, searched, cache=cache) for s in sections}
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    remove_stale(out.parent)  # what a report build killed with kill -9 left behind
+    tmp = Path(tempfile.mkdtemp(prefix=f"{temp_prefix(out)}tmp-", dir=out.parent))
     try:
         for chart in [c for s in sections for c in s.charts] + page.comparisons:
             write_chart(chart, tmp, image_format)

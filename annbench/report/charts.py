@@ -41,6 +41,13 @@ def _draw_series(ax, chart: dict, s: dict, pos: dict[str, int] | None) -> None:
         xs, ys = _xy(line_pts, pos)
         ax.plot(xs, ys, style, color=s["color"], lw=1.6, marker=marker, markersize=4.5, markeredgecolor="white",
                 label=_text(s["name"]), zorder=2)
+    spread = [p for p in pts if p.get("ylo") is not None and p.get("yhi") is not None]
+    if spread:  # the min-max over the rounds
+        xs, ys = _xy(spread, pos)
+        lower = [y - p["ylo"] for y, p in zip(ys, spread)]
+        upper = [p["yhi"] - y for y, p in zip(ys, spread)]
+        ax.errorbar(xs, ys, yerr=[lower, upper], fmt="none", ecolor=s["color"], elinewidth=0.9, capsize=2,
+                    alpha=0.7, zorder=2.5)
     for faded in (True, False):
         xs, ys = _xy([p for p in pts if p["faded"] == faded], pos)
         if xs:

@@ -65,3 +65,30 @@ def sig(value, digits: int = 6):
     if _missing(value):
         return None
     return float(f"{float(value):.{digits}g}")
+
+
+def qps_range(lo, hi) -> str:
+    """``12,100–12,600``: the rounds' range of a QPS; "" with one round."""
+    if _missing(lo) or _missing(hi) or lo == hi:
+        return ""
+    return f"{qps(lo)}–{qps(hi)}"
+
+
+def threads(cpu_util) -> str:
+    """The parallelism that ran, as process CPU seconds per wall second: ``2.0``."""
+    return "–" if _missing(cpu_util) else f"{cpu_util:.1f}"
+
+
+def per_vector(n_bytes) -> str:
+    if _missing(n_bytes):
+        return "–"
+    return f"{n_bytes:,.0f} B" if n_bytes >= 10 else f"{n_bytes:.3g} B"
+
+
+def percentile(value, batches, p: int, needed: int) -> str:
+    """A batch-latency percentile, or why it is not given: ``– (<100 batches)``."""
+    if not _missing(value):
+        return ms(value)
+    if _missing(batches):
+        return "–"
+    return f"– (<{needed} batches)" if batches < needed else "–"

@@ -14,20 +14,22 @@ import numpy as np
 import pandas as pd
 
 from annbench.errors import UserError
+from annbench.results.envs import select_environment, with_environment
 from annbench.results.frame import load_results
 from annbench.results.schema import RECALL_COLUMNS
 from annbench.results.store import ResultStore
 
 NUMERIC = (
     "recall", "recall_ties", "recall_eps", "recall_float", "recall_float_ties",
-    "qps", "batch_p50_ms", "batch_p95_ms", "batch_p99_ms",
-    "train_s", "add_s", "build_s", "index_bytes", "memory_bytes", "ndis_per_query",
-    "distance_compute_blas_threshold", "nq", "k", "nb", "d", "n_queries", "threads",
-    "bytes_per_vector", "rerank_bytes_per_vector",
+    "qps", "qps_min", "qps_max", "cpu_util", "batch_p50_ms", "batch_p95_ms", "batch_p99_ms",
+    "batch_p50_ms_min", "batch_p50_ms_max", "batches_timed", "queries_timed",
+    "train_s", "add_s", "build_s", "index_bytes", "memory_bytes", "peak_rss_build_bytes", "peak_rss_search_bytes",
+    "ndis_per_query", "blas_threshold", "nq", "k", "nb", "d", "n_queries", "threads", "rerank",
+    "bytes_per_vector", "rerank_bytes_per_vector", "vector_bytes",
 )
 TEXT = ("dataset", "query_set", "modality", "metric", "index", "device", "status", "reason",
         "neighbors_file", "dataset_path", "run_id", "id", "build_label", "search_label", "results_dir",
-        "point_type", "parent_dataset")
+        "point_type", "parent_dataset", "machine_label", "versions_label", "env", "machine_id", "spread")
 
 
 @dataclass
@@ -69,8 +71,10 @@ def _normalise(df: pd.DataFrame) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def load(dirs: list[str | os.PathLike], recall_col: str = "recall_ties") -> ReportInput:
-    """Records and manifests of ``dirs``; bad input is a :class:`UserError`."""
+def load(dirs: list[str | os.PathLike], recall_col: str = "recall_ties", machine: str | None = None,
+         env: str | None = None) -> ReportInput:
+    """Records and manifests of ``dirs`` (only those of the machine and versions asked for, if asked),
+    each record in its environment; bad input is a :class:`UserError`."""
     if not dirs:
         raise UserError("no results directory given")
     paths = tuple(Path(d) for d in dirs)
@@ -79,8 +83,8 @@ def load(dirs: list[str | os.PathLike], recall_col: str = "recall_ties") -> Repo
             raise UserError(f"results directory not found: {path}")
     if recall_col not in RECALL_COLUMNS:
         raise UserError(f"unknown recall column {recall_col!r} (choose from {', '.join(RECALL_COLUMNS)})")
-    frame = load_results(*paths)
-    records = _normalise(frame if len(frame) else pd.DataFrame({"status": pd.Series(dtype=str)}))
+    frame = select_environment(load_results(*paths), machine, env)
+    records = with_environment(_normalise(frame if len(frame) else pd.DataFrame({"status": pd.Series(dtype=str)})))
     manifests: dict[str, dict] = {}
     for path in paths:
         try:

@@ -6,6 +6,7 @@ referenced only as fallbacks (no script) and download links.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -18,7 +19,8 @@ from annbench.report.markup import esc, script_json, tag
 from annbench.report.runs import manifests_table
 from annbench.report.sections import Section
 from annbench.report.spec import RECALL_NAMES
-from annbench.report.tables import best_table, failures_table, headline, results_table
+from annbench.report.cards import headline
+from annbench.report.tables import best_table, failures_table, results_table
 
 GENERATOR = "annbench report"  # marks a folder as a report that may be replaced
 
@@ -58,7 +60,24 @@ def _facts(rows: pd.DataFrame) -> str:
             f"{first['modality']} queries" if first["modality"] else None,
             f"{int(first['n_queries']):,} queries" if pd.notna(first["n_queries"]) else None,
             f"{len(rows):,} points"]
-    return tag("p", esc(" · ".join(b for b in bits if b)), class_="muted")
+    return tag("p", esc(" · ".join(b for b in bits if b)), class_="muted") + _provenance(rows)
+
+
+def _provenance(rows: pd.DataFrame) -> str:
+    """Where the section's numbers come from: machine, library versions, the timing rule."""
+    machines = sorted({str(m) for m in rows["machine_label"].dropna()})
+    versions = sorted({v for vs in rows.get("versions", pd.Series(dtype=object)).dropna() if isinstance(vs, dict)
+                       for v in vs.values()})
+    rules = {json.dumps(t, sort_keys=True) for t in rows.get("timing", pd.Series(dtype=object)).dropna()
+             if isinstance(t, dict)}
+    parts = [f"machine: {'; '.join(machines)}" if machines else None,
+             f"libraries: {', '.join(versions)}" if versions else None]
+    for rule in sorted(rules):
+        t = json.loads(rule)
+        parts.append(f"timing: {t.get('repeats')} rounds per point, {t.get('min_time_s')} s and at least "
+                     f"{t.get('min_batches')} batches in all, queries in a seeded random order (seed {t.get('seed')})")
+    parts = [p for p in parts if p]
+    return tag("p", esc(" · ".join(parts)), class_="muted provenance") if parts else ""
 
 
 def _section(page: Page, sec: Section) -> str:
@@ -79,7 +98,8 @@ def _recommendation(page: Page) -> str:
         lede = (f'<a href="#{esc(sec.anchor)}"><b>{esc(sec.title)}</b></a>'
                 f' <span class="muted">· {fmt.batch_words(nq)} · {esc(RECALL_NAMES[page.recall_col])}</span>')
         blocks.append(tag("div", tag("p", lede) + headline(sec.best, page.colors), class_="reco-group"))
-    intro = tag("p", "The fastest measured configuration reaching each recall target, with what it costs.", class_="muted")
+    intro = tag("p", "The fastest measured configuration reaching each recall target among comparable points "
+                "(same device, threads, batch size, machine and library versions), with what it costs.", class_="muted")
     return tag("section", tag("h2", "Recommendation") + intro + "".join(blocks), id="recommendation")
 
 
@@ -134,9 +154,10 @@ def render_page(page: Page) -> str:
         + _nav(page), class_="wrap"), class_="top")
     body = _notice(page) + (_recommendation(page) if page.sections else "")
     body += "".join(_section(page, s) for s in page.sections) + _tail(page)
-    footer = tag("footer", "QPS: queries per wall-clock second over all timed batches. Recall: "
-                 f"{esc(RECALL_NAMES[page.recall_col])} at k. Memory: serialised index size. Built by annbench from "
-                 "stored results only; nothing was re-run.")
+    footer = tag("footer", "QPS: median over rounds of queries per wall-clock second of a round's timed batches "
+                 "(the range is the rounds' min–max). Threads used: process CPU seconds per wall second while timed. "
+                 f"Recall: {esc(RECALL_NAMES[page.recall_col])} at k. Bytes / vector: the serialised index size / n. "
+                 "Built by annbench from stored results only; nothing was re-run.")
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<meta name="generator" content="{GENERATOR}"><title>annbench report</title>'

@@ -13,7 +13,8 @@ from annbench.report.markup import esc
 KNOWN = (
     ("time", "started"), ("command", "command"), ("machine.cpu_model", "CPU"), ("machine.cores", "cores"),
     ("machine.memory_bytes", "memory"), ("machine.gpus", "GPUs"), ("threads", "threads"),
-    ("distance_compute_blas_threshold", "faiss BLAS threshold"),
+    ("blas_threshold", "faiss BLAS threshold"), ("timing.repeats", "rounds per point"),
+    ("timing.min_time_s", "measuring time per point (s)"), ("timing.seed", "query order seed"),
 )
 
 

@@ -35,13 +35,13 @@ def latency_chart(df: pd.DataFrame, index: str, recall_col: str, color: str, cid
     for shade, (build, search, device) in zip(palette, settings):
         line = part[(part["build_label"] == build) & (part["search_label"] == search) & (part["device"] == device)]
         line = line.sort_values(["nq", "id"], kind="mergesort").drop_duplicates("nq")
-        pts = [spec.point(r["nq"], r["batch_p50_ms"], spec.point_info(r, recall_col)) for _, r in line.iterrows()]
+        pts = [spec.point(r["nq"], r["batch_p50_ms"], spec.point_info(r, recall_col), spread=spec.latency_spread(r)) for _, r in line.iterrows()]
         name = _setting_name(build, search, index)
         out.append(spec.series(f"{name} [{device}]" if tag_device else name, shade, pts, line="all", dash=device != "cpu",
                                marker="square" if device != "cpu" else "circle"))
     devices = " and ".join(sorted(part["device"].unique()))
     return spec.chart(cid, "line", f"{index}: query time per batch vs nq",
-                      f"median ms per batch, {devices}; one line per setting, darker = later setting"
+                      f"median ms per batch, {devices}; bars: the rounds' min–max; one line per setting, darker = later setting"
                       + _crossover_note(part, recall_col),
                       spec.axis("nq (queries per batch)", log=True), spec.axis("ms per batch (p50)", log=True), out)
 

@@ -1,7 +1,8 @@
 """Split the ok points into report sections and build each section's charts and tables.
 
-A section is one dataset, query set and k: recall at different k, or QPS on
-different query sets, are never mixed on one axis.
+A section is one environment (machine and library versions, when results hold
+several), dataset, query set and k: recall at different k, QPS on different
+query sets or machines, are never mixed on one axis.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ class Section:
     rows: pd.DataFrame
     charts: list[dict] = field(default_factory=list)
     best: dict[int, pd.DataFrame] = field(default_factory=dict)  # nq -> best per target
+    environment: str = ""  # "" when the results hold one environment
 
     @property
     def title(self) -> str:
-        return f"{self.dataset} · {self.query_set}" + (f" · k={self.k}" if self.k is not None else "")
+        return (f"{self.dataset} · {self.query_set}" + (f" · k={self.k}" if self.k is not None else "")
+                + (f" · {self.environment}" if self.environment else ""))
 
     @property
     def nqs(self) -> list[int]:
@@ -35,11 +38,11 @@ class Section:
         return [values[-1], values[0]] if len(values) > 1 else values
 
 
-def _group_keys(ok: pd.DataFrame) -> list[tuple[str, str, int | None]]:
+def _group_keys(ok: pd.DataFrame) -> list[tuple[str, str, str, int | None]]:
     ks = ok["k"].dropna().unique()
-    keys = ok[["dataset", "query_set", "k"]].drop_duplicates()
-    out = [(d, q, None if len(ks) <= 1 or pd.isna(k) else int(k)) for d, q, k in keys.itertuples(index=False)]
-    return sorted(set(out), key=lambda t: (t[0], t[1], t[2] or 0))
+    keys = ok[["environment", "dataset", "query_set", "k"]].drop_duplicates()
+    out = [(e, d, q, None if len(ks) <= 1 or pd.isna(k) else int(k)) for e, d, q, k in keys.itertuples(index=False)]
+    return sorted(set(out), key=lambda t: (t[0], t[1], t[2], t[3] or 0))
 
 
 def _unique(anchor: str, used: set[str]) -> str:
@@ -60,6 +63,7 @@ def _section_charts(sec: Section, recall_col: str, colors: dict[str, str]) -> li
                for i in indexes]
     charts.append(buildcost.build_time_chart(df, colors, f"{gid}-build-time"))
     charts.append(buildcost.index_size_chart(df, colors, f"{gid}-index-size"))
+    charts.append(tradeoff.recall_bytes_chart(df, recall_col, colors, f"{gid}-recall-bytes"))
     return [c for c in charts if c is not None]
 
 
@@ -69,15 +73,16 @@ def build_sections(ok: pd.DataFrame, recall_col: str, colors: dict[str, str]) ->
     used: set[str] = set()
     out = []
     combined = binary.combined_rows(ok)
-    for dataset, query_set, k in _group_keys(ok):
-        rows = ok[(ok["dataset"] == dataset) & (ok["query_set"] == query_set)]
+    for env, dataset, query_set, k in _group_keys(ok):
+        rows = ok[(ok["environment"] == env) & (ok["dataset"] == dataset) & (ok["query_set"] == query_set)]
         if k is not None:
             rows = rows[rows["k"] == k]
         anchor = _unique(spec.slug(f"{dataset}-{query_set}" + (f"-k{k}" if k is not None else "")), used)
-        sec = Section(dataset, query_set, k, anchor, rows)
+        sec = Section(dataset, query_set, k, anchor, rows, environment=env)
         sec.charts = _section_charts(sec, recall_col, colors)
         at = len(sec.nqs)  # after the recall vs QPS charts
-        sec.charts[at:at] = binary.section_charts(combined, dataset, query_set, k, colors, anchor)
+        env_rows = combined[combined["environment"] == env] if len(combined) else combined
+        sec.charts[at:at] = binary.section_charts(env_rows, dataset, query_set, k, colors, anchor)
         sec.best = {nq: best_per_target(rows[rows["nq"] == nq], recall_col) for nq in sec.nqs}
         out.append(sec)
     return out
@@ -88,8 +93,8 @@ def comparison_charts(sections: list[Section], recall_col: str, colors: dict[str
     charts, used = [], set()
     by_base: dict[tuple, list[Section]] = {}
     for sec in sections:
-        by_base.setdefault((sec.dataset, sec.k), []).append(sec)
-    for (dataset, k), secs in by_base.items():
+        by_base.setdefault((sec.environment, sec.dataset, sec.k), []).append(sec)
+    for (env, dataset, k), secs in by_base.items():
         if len(secs) < 2:
             continue
         rows = pd.concat([s.rows for s in secs], ignore_index=True)

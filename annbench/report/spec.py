@@ -6,7 +6,8 @@ so the interactive chart and its PNG/SVG file always show the same data.
 chart  {id, kind: "scatter" | "line" | "bar", title, subtitle, x: axis, y: axis, series: [...]}
 axis   {label, log, max (a bound of the values), categories (bar charts, categorical x)}
 series {name, color, line: "none" | "frontier" | "all", dash, marker, points: [...]}
-point  {x, y, faded, color (bars), info: [[name, value], ...] shown on hover}
+point  {x, y, faded, color (bars), ylo and yhi (the spread of y over the rounds, drawn as an
+       error bar; absent when unknown), info: [[name, value], ...] shown on hover}
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 
 from annbench.report import fmt
 from annbench.report.recommend import series_name
+from annbench.results.schema import PERCENTILE_MIN_BATCHES
 
 RECALL_NAMES = {"recall_ties": "recall (tie-aware)", "recall": "recall (strict)", "recall_eps": "recall (distance ε)",
                 "recall_float_ties": "recall (float truth, tie-aware)", "recall_float": "recall (float truth, strict)"}
@@ -42,11 +44,25 @@ def series(name: str, color: str, points: list[dict], *, line: str = "none", das
     return {"name": name, "color": color, "line": line, "dash": dash, "marker": marker, "points": points}
 
 
-def point(x, y, info: list[list[str]], faded: bool = False, color: str | None = None) -> dict:
+def point(x, y, info: list[list[str]], faded: bool = False, color: str | None = None,
+          spread: tuple | None = None) -> dict:
+    """``spread``: (low, high) of y over the rounds, drawn as an error bar where both are known and differ."""
     out = {"x": x if isinstance(x, str) else fmt.sig(x), "y": fmt.sig(y), "faded": bool(faded), "info": info}
     if color is not None:
         out["color"] = color
+    if spread is not None:
+        lo, hi = (fmt.sig(v) for v in spread)
+        if lo is not None and hi is not None and lo != hi:
+            out["ylo"], out["yhi"] = lo, hi
     return out
+
+
+def qps_spread(row: pd.Series) -> tuple:
+    return row.get("qps_min"), row.get("qps_max")
+
+
+def latency_spread(row: pd.Series) -> tuple:
+    return row.get("batch_p50_ms_min"), row.get("batch_p50_ms_max")
 
 
 def point_info(row: pd.Series, recall_col: str) -> list[list[str]]:
@@ -62,12 +78,21 @@ def point_info(row: pd.Series, recall_col: str) -> list[list[str]]:
     binary = row.get("point_type") == "bit"
     pairs += [(RECALL_NAMES[c], fmt.recall(row[c])) for c in RECALL_NAMES
               if c != recall_col and (binary or c not in FLOAT_TRUTH_NAMES)]
+    spread = fmt.qps_range(row.get("qps_min"), row.get("qps_max"))
+    batches = row.get("batches_timed")
     pairs += [
-        ("QPS", fmt.qps(row["qps"])),
-        ("batch ms p50/p95/p99", "/".join(fmt.ms(row[c]) for c in ("batch_p50_ms", "batch_p95_ms", "batch_p99_ms"))),
+        ("QPS (median of rounds)", fmt.qps(row["qps"]) + (f" ({spread})" if spread else "")),
+        ("threads used", fmt.threads(row.get("cpu_util"))),
+        ("batch ms p50", fmt.ms(row["batch_p50_ms"])),
+        ("batch ms p95 / p99", " / ".join(fmt.percentile(row[f"batch_p{p}_ms"], batches, p, PERCENTILE_MIN_BATCHES[p])
+                                          for p in (95, 99))),
+        ("batches timed", fmt.number(batches)),
         ("build (train + add)", f"{fmt.seconds(row['build_s'])} ({fmt.seconds(row['train_s'])} + {fmt.seconds(row['add_s'])})"),
         ("index size", fmt.megabytes(row["index_bytes"])),
-        ("memory growth", fmt.megabytes(row["memory_bytes"])),
+        ("bytes / vector", fmt.per_vector(row.get("bytes_per_vector"))),
+        ("memory growth (build)", fmt.megabytes(row["memory_bytes"])),
+        ("peak RSS build / search", " / ".join(fmt.megabytes(row.get(c)) for c in ("peak_rss_build_bytes",
+                                                                                    "peak_rss_search_bytes"))),
         ("distances / query", fmt.number(row["ndis_per_query"])),
         ("run", row["run_id"] or "–"),
     ]

@@ -1,4 +1,4 @@
-"""HTML tables: the headline recommendation, best per recall target, every raw point, failures.
+"""HTML tables: best per recall target, every raw point, failures.
 
 Every value from the data goes through :mod:`markup` (escaped); numbers are
 formatted by :mod:`fmt`; raw values ride along in ``data-v`` for sorting.
@@ -6,84 +6,40 @@ formatted by :mod:`fmt`; raw values ride along in ``data-v`` for sorting.
 
 from __future__ import annotations
 
-import math
 from typing import Callable
 
 import pandas as pd
 
 from annbench.report import fmt
+from annbench.report.cards import dot as _dot, known as _known, setting as _setting
 from annbench.report.markup import esc, tag
 from annbench.report.recommend import series_name
 from annbench.report.spec import RECALL_NAMES
-
-
-DEFAULT = "default settings"
-
-
-def _known(value) -> bool:
-    return value is not None and not (isinstance(value, float) and math.isnan(value))
-
-
-def _dot(color: str) -> str:
-    return tag("span", "", class_="dot", style=f"--c:{color}")
-
-
-def _setting(build: str | None, search: str | None) -> str:
-    parts = [p for p in (build, search) if p and p != "-"]
-    return " · ".join(parts) or DEFAULT
-
-
-def _pick_sentence(row: pd.Series, target: float, colors: dict[str, str]) -> str:
-    if not row["reached"]:
-        return (f'<p class="pick none">nothing reaches {target:g}'
-                f' <span class="muted">(best recall {esc(fmt.recall(row["recall"]))})</span></p>')
-    use = f'use {_dot(colors.get(row["index"], "#888"))}<b>{esc(series_name(row["index"], row["device"]))}</b>'
-    setting = _setting(row["build_label"], row["search_label"])
-    with_setting = "" if setting == DEFAULT else f" with <code>{esc(setting)}</code>"
-    size = next((fmt.megabytes(row[c] * fmt.MB) for c in ("index_mb", "memory_mb") if _known(row[c])), "size unknown")
-    return (f'<p class="pick">{use}{with_setting}</p>'
-            f'<p class="figures"><b>{esc(fmt.qps(row["qps"]))}</b> QPS · {esc(size)} · '
-            f'{esc(fmt.seconds(row["build_s"]))} build</p>'
-            f'<p class="muted">measured recall {esc(fmt.recall(row["recall"]))}</p>')
-
-
-def headline(best: dict[int, pd.DataFrame], colors: dict[str, str]) -> str:
-    """Cards "recall ≥ T: use X with Y at Z QPS, N MB, T s build" for the largest nq (nq=1 beneath)."""
-    nqs = list(best)
-    main = best[nqs[0]]
-    small = best[nqs[1]] if len(nqs) > 1 else None
-    cards = []
-    for target, rows in main[main["scope"] == "overall"].groupby("target", sort=True):
-        row = rows.iloc[0]
-        body = tag("div", f"recall ≥ {target:g}", class_="target") + _pick_sentence(row, target, colors)
-        if small is not None:
-            alt = small[(small["scope"] == "overall") & (small["target"] == target)]
-            if len(alt) and alt.iloc[0]["reached"]:
-                a = alt.iloc[0]
-                setting = _setting(a["build_label"], a["search_label"])
-                body += (f'<p class="alt">{fmt.batch_words(nqs[1])}: {esc(series_name(a["index"], a["device"]))}'
-                         f'{"" if setting == DEFAULT else " " + esc(setting)}, {esc(fmt.qps(a["qps"]))} QPS</p>')
-        cards.append(tag("div", body, class_="card" + ("" if row["reached"] else " unreached")))
-    return tag("div", "".join(cards), class_="cards")
+from annbench.results.schema import PERCENTILE_MIN_BATCHES
+from annbench.results.select import tie_state
 
 
 def best_table(best: pd.DataFrame, colors: dict[str, str]) -> str:
-    """Fastest configuration per recall target: overall first, then each index."""
-    head = "".join(f"<th>{h}</th>" for h in ("recall target", "index", "setting", "recall", "QPS",
-                                                "ms / batch", "index size", "memory", "build"))
+    """Fastest configuration per recall target: overall first (with its runner-up), then each index."""
+    several = best[["device", "threads"]].drop_duplicates().shape[0] > 1
+    head = "".join(f"<th>{h}</th>" for h in ("recall target", "index", "setting", "recall", "QPS (min–max of rounds)",
+                                                "threads used", "ms / batch", "bytes / vector", "index size", "build"))
     body = []
     for _, r in best.iterrows():
-        first = f"<td>≥ {r['target']:g}</td>" if r["scope"] == "overall" else "<td></td>"
+        group = f" · {esc(r['device'])}, {esc(fmt.number(r['threads']))} thr." if several else ""
+        first = f"<td>≥ {r['target']:g}{group}</td>" if r["scope"] == "overall" else "<td></td>"
         scope = "<b>overall</b>" if r["scope"] == "overall" else _dot(colors.get(r["index"] or "", "#888")) + esc(r["scope"])
         if not r["reached"]:
-            cells = f'<td colspan="7" class="muted">not reached (best recall {esc(fmt.recall(r["recall"]))})</td>'
+            cells = f'<td colspan="9" class="muted">not reached (best recall {esc(fmt.recall(r["recall"]))})</td>'
         else:
             who = f"{_dot(colors.get(r['index'], '#888'))}{esc(series_name(r['index'], r['device']))}: " if r["scope"] == "overall" else ""
+            spread = fmt.qps_range(r["qps_min"], r["qps_max"])
+            tie = ' <span class="tie">tie within noise</span>' if r["scope"] == "overall" and tie_state(r["tie"]) else ""
             cells = "".join(f"<td>{c}</td>" for c in (
                 who + f"<code>{esc(_setting(r['build_label'], r['search_label']))}</code>", esc(fmt.recall(r["recall"])),
-                esc(fmt.qps(r["qps"])), esc(fmt.ms(r["batch_p50_ms"])),
+                esc(fmt.qps(r["qps"])) + (f' <span class="muted">({esc(spread)})</span>' if spread else "") + tie,
+                esc(fmt.threads(r["cpu_util"])), esc(fmt.ms(r["batch_p50_ms"])), esc(fmt.per_vector(r["bytes_per_vector"])),
                 esc(fmt.megabytes(r["index_mb"] * fmt.MB if _known(r["index_mb"]) else None)),
-                esc(fmt.megabytes(r["memory_mb"] * fmt.MB if _known(r["memory_mb"]) else None)),
                 esc(fmt.seconds(r["build_s"]))))
         cls = "overall" if r["scope"] == "overall" else None
         body.append(tag("tr", first + f"<td>{scope}</td>" + cells, class_=cls))
@@ -94,15 +50,26 @@ def _raw_columns(recall_col: str) -> list[tuple[str, str, Callable]]:
     others = [c for c in RECALL_NAMES if c != recall_col]
     return ([("dataset", "dataset", str), ("query_set", "query set", str), ("index", "index", str),
              ("device", "device", str), ("build_label", "build", str), ("search_label", "search", str),
-             ("nq", "nq", fmt.number), ("k", "k", fmt.number), ("threads", "threads", fmt.number),
+             ("nq", "nq", fmt.number), ("k", "k", fmt.number), ("threads", "threads given", fmt.number),
              ("status", "status", str), (recall_col, RECALL_NAMES[recall_col], fmt.recall)]
             + [(c, RECALL_NAMES[c], fmt.recall) for c in others]
-            + [("qps", "QPS", fmt.qps), ("batch_p50_ms", "p50 ms", fmt.ms), ("batch_p95_ms", "p95 ms", fmt.ms),
-               ("batch_p99_ms", "p99 ms", fmt.ms), ("train_s", "train", fmt.seconds), ("add_s", "add", fmt.seconds),
-               ("build_s", "build", fmt.seconds), ("index_bytes", "index size", fmt.megabytes),
-               ("bytes_per_vector", "bytes/vector", fmt.number),
-               ("memory_bytes", "memory", fmt.megabytes), ("ndis_per_query", "dist./query", fmt.number),
+            + [("qps", "QPS (median)", fmt.qps), ("qps_min", "QPS min", fmt.qps), ("qps_max", "QPS max", fmt.qps),
+               ("cpu_util", "threads used", fmt.threads), ("batch_p50_ms", "p50 ms", fmt.ms),
+               ("batch_p95_ms", "p95 ms", None), ("batch_p99_ms", "p99 ms", None),
+               ("batches_timed", "batches timed", fmt.number), ("train_s", "train", fmt.seconds),
+               ("add_s", "add", fmt.seconds), ("build_s", "build", fmt.seconds),
+               ("index_bytes", "index size", fmt.megabytes), ("bytes_per_vector", "bytes/vector", fmt.per_vector),
+               ("memory_bytes", "memory growth", fmt.megabytes), ("peak_rss_build_bytes", "peak RSS build", fmt.megabytes),
+               ("peak_rss_search_bytes", "peak RSS search", fmt.megabytes),
+               ("ndis_per_query", "dist./query", fmt.number), ("environment", "environment", str),
                ("run_id", "run", str)])
+
+
+def _cell(r: pd.Series, col: str, f: Callable | None) -> str:
+    if f is None:  # a tail percentile: say when too few batches were timed to give it
+        p = int(col[len("batch_p"):-len("_ms")])
+        return fmt.percentile(r[col], r["batches_timed"], p, PERCENTILE_MIN_BATCHES[p]) if r["status"] == "ok" else ""
+    return "" if r[col] is None else f(r[col])
 
 
 def _sort_value(value) -> str:
@@ -117,7 +84,7 @@ def results_table(records: pd.DataFrame, recall_col: str, table_id: str = "raw-t
                                 kind="mergesort")
     rows = []
     for _, r in order.iterrows():
-        cells = "".join(tag("td", esc("" if r[c] is None else f(r[c])), data_v=_sort_value(r[c])) for c, _, f in cols)
+        cells = "".join(tag("td", esc(_cell(r, c, f)), data_v=_sort_value(r[c])) for c, _, f in cols)
         rows.append(tag("tr", cells, class_=None if r["status"] == "ok" else f"bad {r['status']}"))
     return (f'<div class="scroll"><table class="raw sortable" id="{esc(table_id)}"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div>')

@@ -11,6 +11,7 @@ import pandas as pd
 from annbench.report import fmt, spec
 from annbench.report.pareto import frontier, pareto_mask
 from annbench.report.recommend import series_name
+from annbench.results.select import total_bytes_per_vector
 
 MARKERS = ("circle", "triangle", "diamond", "square")
 
@@ -25,7 +26,8 @@ def _points(part: pd.DataFrame, recall_col: str, only_frontier: bool = False) ->
     on = pareto_mask(part[recall_col].to_numpy(), part["qps"].to_numpy())
     rows = [(row, flag) for (_, row), flag in zip(part.iterrows(), on) if flag or not only_frontier]
     rows.sort(key=lambda item: (item[0][recall_col], -item[0]["qps"]))
-    return [spec.point(r[recall_col], r["qps"], spec.point_info(r, recall_col), faded=not flag) for r, flag in rows]
+    return [spec.point(r[recall_col], r["qps"], spec.point_info(r, recall_col), faded=not flag,
+                       spread=spec.qps_spread(r)) for r, flag in rows]
 
 
 def recall_qps_chart(df: pd.DataFrame, nq: int, recall_col: str, colors: dict[str, str], cid: str) -> dict:
@@ -37,8 +39,41 @@ def recall_qps_chart(df: pd.DataFrame, nq: int, recall_col: str, colors: dict[st
                                line="frontier", dash=device != "cpu",
                                marker="square" if device != "cpu" else "circle"))
     return spec.chart(cid, "scatter", f"Recall vs QPS, nq={nq:,}",
-                      f"{fmt.batch_words(nq)}; lines: each index's Pareto frontier, faded: dominated settings",
+                      f"{fmt.batch_words(nq)}; lines: each index's Pareto frontier, faded: dominated settings; "
+                      "bars: QPS min–max over the rounds",
                       spec.axis(spec.RECALL_NAMES[recall_col], top=1.0), spec.axis("queries per second", log=True), out)
+
+
+def bytes_chart(series, recall_col: str, cid: str, title: str, subtitle: str, info=None) -> dict | None:
+    """Best recall per index and memory cost: x the bytes each vector costs (index bytes / n, plus the
+    float vector a re-rank keeps), one point per distinct cost, the highest recall reached at it.
+
+    ``series``: ``(name, color, marker, rows)``. Recall hardly depends on the batch size, so every nq
+    counts (the tooltip names the point's).
+    """
+    out = []
+    for name, color, marker, part in series:
+        part = part.assign(_bytes=total_bytes_per_vector(part))
+        part = part[part[recall_col].notna() & part["_bytes"].notna()]
+        if part.empty:
+            continue
+        best = part.sort_values([recall_col, "qps", "id"], ascending=[False, False, True], kind="mergesort")
+        best = best.drop_duplicates("_bytes").sort_values("_bytes")
+        pts = [spec.point(r["_bytes"], r[recall_col], (info or spec.point_info)(r, recall_col))
+               for _, r in best.iterrows()]
+        out.append(spec.series(name, color, pts, marker=marker))
+    if not out:
+        return None
+    return spec.chart(cid, "scatter", title, subtitle, spec.axis("bytes per vector", log=True),
+                      spec.axis(spec.RECALL_NAMES[recall_col], top=1.0), out)
+
+
+def recall_bytes_chart(df: pd.DataFrame, recall_col: str, colors: dict[str, str], cid: str) -> dict | None:
+    """Every index of a section on one axis of memory: what recall each byte per vector buys."""
+    series = ((series_name(index, device), colors[index], "square" if device != "cpu" else "circle", part)
+              for index, device, part in _by_series(df))
+    return bytes_chart(series, recall_col, cid, "Recall vs bytes per vector",
+                       "bytes each base vector costs in the index (serialised size / n); best recall at each cost")
 
 
 def query_set_chart(df: pd.DataFrame, recall_col: str, colors: dict[str, str], cid: str) -> dict | None:

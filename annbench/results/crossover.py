@@ -1,8 +1,8 @@
 """From which batch size the GPU pays: per index and setting, the smallest nq at
 which GPU QPS beats CPU QPS.
 
-CPU and GPU points of one setting (same dataset, query set, k, index, build and
-search parameters, threads) are paired at the nq values both measured. The
+CPU and GPU points of one setting (same environment, dataset, query set, k,
+index, build and search parameters, threads) are paired at the nq values both measured. The
 answer is the smallest such nq from which the GPU has the higher QPS at every
 larger nq measured, or none when the CPU wins at the largest nq compared (the
 nq values where the GPU won anyway are listed beside it). The recall
@@ -15,7 +15,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-SETTING = ["dataset", "query_set", "k", "index", "build_label", "search_label", "threads"]
+from annbench.results.envs import with_environment
+
+SETTING = ["environment", "dataset", "query_set", "k", "index", "build_label", "search_label", "threads"]
 COLUMNS = [*SETTING, "crossover_nq", "nq_compared", "gpu_wins_at", "max_nq", "speedup_at_max_nq", "recall_cpu",
            "recall_gpu"]
 
@@ -28,12 +30,14 @@ def _one_per_nq(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _pairs(df: pd.DataFrame, recall: str) -> pd.DataFrame:
     keep = [*SETTING, "nq", "qps", recall]
-    if df.empty or not {*keep, "device"} <= set(df.columns):
+    if df.empty or not {*keep, "device"} - {"environment"} <= set(df.columns):
         return pd.DataFrame(columns=[*SETTING, "nq", "qps_cpu", "qps_gpu", f"{recall}_cpu", f"{recall}_gpu"])
     ok = df["qps"].notna()
     if "status" in df:
         ok &= df["status"] == "ok"
-    rows = df[ok].assign(k=df["k"].fillna(-1), threads=df["threads"].fillna(-1))
+    rows = df[ok]
+    rows = rows if "environment" in rows else with_environment(rows)
+    rows = rows.assign(k=rows["k"].fillna(-1), threads=rows["threads"].fillna(-1))
     cpu = _one_per_nq(rows[rows["device"] == "cpu"])[keep]
     gpu = _one_per_nq(rows[rows["device"] == "gpu"])[keep]
     return cpu.merge(gpu, on=[*SETTING, "nq"], suffixes=("_cpu", "_gpu"))

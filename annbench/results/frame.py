@@ -6,18 +6,21 @@ import os
 
 import pandas as pd
 
-from annbench.results.schema import label
+from annbench.results.envs import describe_environment
+from annbench.results.schema import label, search_label
 from annbench.results.store import ResultStore
 
 
 def load_results(*dirs: str | os.PathLike) -> pd.DataFrame:
+    """Every record of ``dirs``, with ``machine_label`` and ``versions_label`` to read them by."""
     rows = []
     for d in dirs:
-        for rec in ResultStore(d).records():
+        for rec in ResultStore(d).iter_records():
             row = dict(rec)
             row["results_dir"] = str(d)
             row["build_label"] = label(rec.get("build") or {})
-            row["search_label"] = label(rec.get("search") or {})
+            row["search_label"] = search_label(rec.get("search") or {}, rec.get("rerank") or 0)
+            row.update(describe_environment(rec.get("machine"), rec.get("versions")))
             for prefix in ("build", "search"):
                 for name, value in (rec.get(prefix) or {}).items():
                     row[f"{prefix}.{name}"] = value

@@ -1,26 +1,46 @@
-"""The result record, version 1.
+"""The result record, version 2.
 
-One record per (dataset, query set, index, build params, search params, nq, k,
-device, threads). Fields (``None`` where not measured):
+The key (``KEY_FIELDS``) holds everything that changes a point's numbers, so
+that a changed setting, timing rule, library version or machine is a new
+point and never resumes onto an old record:
 
-identity   schema, id, run_id, time, dataset, dataset_path, dataset_fingerprint
-           (hdf5io.sample_fingerprint), point_type, query_set,
-           modality, metric, nb, d, n_queries, index, build (dict), search (dict), nq,
-           k, device, threads
+key        dataset, query_set, index, build (dict), search (dict), rerank (the runner's
+           float re-rank depth of binary codes, 0 = none), nq, k, device, threads,
+           timing (the timing rule: rule, min_time_s, repeats, min_batches, seed),
+           blas_threshold (faiss's distance_compute_blas_threshold; None for backends
+           that do not run faiss), env (hash of machine + versions, below)
+
+Other fields (``None`` where not measured):
+
+provenance schema, id, run_id, time, dataset_path, dataset_fingerprint
+           (hdf5io.sample_fingerprint), machine (cpu_model, cores, arch, gpus),
+           machine_id (hash of machine), versions (distribution==version of python,
+           numpy, annbench and the backend's libraries)
+data       point_type, modality, metric, nb, d, n_queries, vector_bytes (bytes of one
+           dataset row), parent_dataset (binary codes)
 status     "ok" | "failed" | "skipped"; reason (why, for failed / skipped)
 quality    recall (strict), recall_ties (tie-aware), recall_eps (distance threshold);
-           binary codes also recall_float, recall_float_ties (against the float
-           parent's truth), parent_dataset
-speed      qps (queries / wall seconds over all timed batches), batch_p50_ms,
-           batch_p95_ms, batch_p99_ms, batches_timed, queries_timed, measure_s
-build      train_s, add_s, build_s (= train_s + add_s), index_bytes,
-           memory_bytes (resident-set growth of the process during the build)
-size       bytes_per_vector, rerank_bytes_per_vector (float vectors a re-rank keeps)
-work       ndis_per_query (distance computations per query searched, where known)
-setting    distance_compute_blas_threshold (faiss), library versions in the manifest
+           binary codes also recall_float, recall_float_ties (against the float parent's truth)
+speed      qps (median over rounds of queries / wall seconds of the round's timed batches),
+           qps_min, qps_max, spread ("min-max over rounds"), rounds (per round: qps,
+           queries, batches, wall_s, cpu_s, batch_p50_ms, started_s: the worker's
+           monotonic clock, which orders the rounds of one build point), batch_p50_ms, batch_p95_ms,
+           batch_p99_ms (pooled over every timed batch; p95 needs >= 20 batches, p99
+           >= 100, else None), batch_p50_ms_min / _max (over the rounds' medians),
+           batches_timed, queries_timed, queries_searched (warm-up and untimed fill
+           included), measure_s, cpu_util (process CPU seconds / wall seconds while
+           timed: the parallelism that really ran; median over rounds)
+build      train_s, add_s, build_s (= train_s + add_s), index_bytes (the index as the
+           library serialises it, counted through a writer), memory_bytes (resident-set
+           growth of the worker during the build), rss_before_build_bytes,
+           peak_rss_build_bytes, peak_rss_search_bytes (peak resident set during the build,
+           and during this point's rounds), memory_method (how peaks were taken)
+size       bytes_per_vector (index_bytes / nb: codes, lists, graph links),
+           rerank_bytes_per_vector (float vectors a re-rank keeps beside the codes)
+work       ndis_per_query (distance computations per query searched, every stage counted;
+           None where the library keeps no counter)
 audit      neighbors_file: path, relative to the results directory, of the returned
-           ids (nq_total x k int64 .npy) when the sweep ran with --save-neighbors
-extras     any backend-specific fields
+           ids (n_queries x k int64 .npy) when the sweep ran with --save-neighbors
 """
 
 from __future__ import annotations
@@ -28,21 +48,28 @@ from __future__ import annotations
 import hashlib
 import json
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # every recall a record can hold; the first is the default of summaries and plots
 RECALL_COLUMNS = ("recall_ties", "recall", "recall_eps", "recall_float_ties", "recall_float")
-KEY_FIELDS = ("dataset", "query_set", "index", "build", "search", "nq", "k", "device", "threads")
-
-
-def point_key(**fields) -> dict:
-    return {name: fields[name] for name in KEY_FIELDS}
+PERCENTILE_MIN_BATCHES = {50: 1, 95: 20, 99: 100}  # fewer timed batches say nothing about that tail
+KEY_FIELDS = ("dataset", "query_set", "index", "build", "search", "rerank", "nq", "k", "device", "threads",
+              "timing", "blas_threshold", "env")
 
 
 def point_id(key: dict) -> str:
-    """Stable id of a point: the same settings always map to the same record file."""
+    """Stable id of a point: the same key always maps to the same record file."""
+    missing = set(KEY_FIELDS) - set(key)
+    if missing:
+        raise ValueError(f"point key lacks {', '.join(sorted(missing))}")
     blob = json.dumps(key, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:20]
 
 
 def label(params: dict) -> str:
     return ",".join(f"{k}={v}" for k, v in params.items()) or "-"
+
+
+def search_label(search: dict, rerank) -> str:
+    """The search setting as people read it, the runner's re-rank depth included where there is one."""
+    rerank = int(rerank) if isinstance(rerank, (int, float)) and rerank == rerank else 0
+    return label({**search, **({"rerank": rerank} if rerank else {})})

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
-from annbench.atomic import atomic_path, write_json
+from annbench.atomic import atomic_path, remove_stale, write_json
 from annbench.errors import UserError
 from annbench.results.schema import SCHEMA_VERSION, point_id
 
@@ -24,8 +25,7 @@ class ResultStore:
     def remove_stale_temporaries(self) -> None:
         """Temporary files of a writer that was killed before its rename (never records)."""
         for sub in ("records", "neighbors", "manifests"):
-            for tmp in (self.root / sub).glob(".*.tmp"):
-                tmp.unlink(missing_ok=True)
+            remove_stale(self.root / sub)
 
     def record_path(self, rid: str) -> Path:
         return self.root / "records" / f"{rid}.json"
@@ -59,16 +59,18 @@ class ResultStore:
     def write_manifest(self, run_id: str, manifest: dict) -> None:
         write_json(self.root / "manifests" / f"{run_id}.json", manifest)
 
-    def records(self) -> list[dict]:
+    def iter_records(self) -> Iterator[dict]:
+        """Every record, read one at a time (a caller looking for one need not read them all)."""
         if not self.root.exists():
             raise UserError(f"results directory not found: {self.root}")
-        out = []
         for path in sorted((self.root / "records").glob("*.json")):
             try:
-                out.append(json.loads(path.read_text()))
+                yield json.loads(path.read_text())
             except (OSError, ValueError):
                 raise UserError(f"unreadable result record: {path}") from None
-        return out
+
+    def records(self) -> list[dict]:
+        return list(self.iter_records())
 
     def manifests(self) -> dict[str, dict]:
         out = {}

@@ -7,7 +7,8 @@ from pathlib import Path
 from annbench.errors import UserError
 
 DEFAULTS = {"k": 10, "nq": [1, 10, 100, 1000], "device": ["cpu"], "threads": 0, "timeout": 1800.0,
-            "min_time": 0.5, "memory_limit_gb": 0.0, "save_neighbors": False, "blas_threshold": None}
+            "min_time": 0.5, "repeats": 3, "rerank": [0], "memory_limit_gb": 0.0, "save_neighbors": False,
+            "blas_threshold": None}
 
 
 def parse_value(text: str):
@@ -52,6 +53,9 @@ def load_config(path: str) -> dict:
         for part in ("build", "search"):
             if not isinstance(entry.get(part, {}), dict):
                 raise UserError(f"config {path}: indexes[{i}].{part} must be a mapping of parameter: values")
+        if unknown := set(entry) - {"index", "build", "search", "rerank"}:
+            raise UserError(f"config {path}: indexes[{i}] has unknown key(s) {', '.join(sorted(map(str, unknown)))} "
+                            "(known: index, build, search, rerank)")
     unknown = set(cfg) - set(DEFAULTS) - {"dataset", "queries", "indexes", "results"}
     if unknown:
         raise UserError(f"config {path}: unknown setting(s): {', '.join(sorted(unknown))}")

@@ -1,4 +1,4 @@
-"""A sweep plan: which build points, and for each the search points, nq values and query sets."""
+"""A sweep plan: which build points, and for each the search points, re-rank depths, nq values and query sets."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from annbench.backends import registry
 from annbench.errors import UserError
+from annbench.runner.timing import TimingRule
 
 
 @dataclass
@@ -17,10 +18,13 @@ class BuildPoint:
     build: dict
     searches: list[dict]
     device: str = "cpu"
+    reranks: list[int] = field(default_factory=lambda: [0])  # the runner's float re-rank of binary codes
 
 
 @dataclass
 class Plan:
+    """What the user asked for. :func:`annbench.runner.sweep.run_plan` checks it before anything runs."""
+
     dataset: str                  # path of the dataset file
     dataset_name: str
     query_sets: list[str]
@@ -29,23 +33,21 @@ class Plan:
     threads: int
     builds: list[BuildPoint] = field(default_factory=list)
     timeout_s: float = 1800.0
-    memory_limit_bytes: int = 0
-    min_time_s: float = 0.5
+    memory_limit_bytes: int = 0   # 0: 80% of the machine's memory
+    timing: TimingRule = field(default_factory=TimingRule)
     save_neighbors: bool = False
-    blas_threshold: int | None = None
+    blas_threshold: int | None = None  # None: BLAS from 20 queries a batch, in the installed faiss's unit
     retry_failed: bool = False    # measure again the points stored as failed or skipped
-    dataset_fingerprint: str = ""  # hdf5io.sample_fingerprint of the dataset file, stored in every record
 
-    def keys(self, bp: BuildPoint) -> list[dict]:
-        """Every record key this build point produces."""
+    def keys(self, bp: BuildPoint, env: str, blas_threshold: int | None) -> list[dict]:
+        """Every record key this build point produces: its settings, the timing rule, the faiss BLAS
+        threshold (None for backends that do not run faiss) and the environment id."""
         return [
             {"dataset": self.dataset_name, "query_set": qs, "index": bp.index, "build": bp.build,
-             "search": search, "nq": nq, "k": self.k, "device": bp.device, "threads": self.threads}
-            for qs in self.query_sets for search in bp.searches for nq in self.nqs
+             "search": search, "rerank": rerank, "nq": nq, "k": self.k, "device": bp.device,
+             "threads": self.threads, "timing": self.timing.key(), "blas_threshold": blas_threshold, "env": env}
+            for search in bp.searches for rerank in bp.reranks for qs in self.query_sets for nq in self.nqs
         ]
-
-    def n_points(self) -> int:
-        return sum(len(self.keys(bp)) for bp in self.builds)
 
 
 def grid(values: dict[str, list]) -> list[dict]:
@@ -54,11 +56,14 @@ def grid(values: dict[str, list]) -> list[dict]:
 
 
 def expand_index(index: str, build: dict[str, list], search: dict[str, list], devices: list[str],
-                 nb: int, d: int) -> list[BuildPoint]:
+                 nb: int, d: int, reranks: list[int] | None = None) -> list[BuildPoint]:
     """Cross the given values with the backend's defaults; check names and combinations."""
     cls = registry.get(index)
     for given, declared, kind in ((build, cls.build_params, "build"), (search, cls.search_params, "search")):
         unknown = set(given) - set(declared)
+        if "rerank" in unknown:
+            raise UserError(f"rerank is a stage of the runner, not a {kind} parameter of {index}: "
+                            "give it as --rerank (or `rerank:` beside build/search in a config)")
         if unknown:
             known = ", ".join(declared) or "none"
             raise UserError(f"unknown {kind} parameter(s) for {index}: {', '.join(sorted(unknown))} (known: {known})")
@@ -67,4 +72,4 @@ def expand_index(index: str, build: dict[str, list], search: dict[str, list], de
     for b in builds:
         for s in searches:
             cls.check_params(b, s, nb, d)
-    return [BuildPoint(index, b, searches, device) for device in devices for b in builds]
+    return [BuildPoint(index, b, searches, device, list(reranks or [0])) for device in devices for b in builds]

@@ -1,4 +1,5 @@
-"""Run a plan: one child process per build point, resuming whatever is already stored."""
+"""Run a plan: check it, lock the results directory, then one child process per build point,
+resuming whatever is already stored under the same identity."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import sys
 import uuid
 from datetime import datetime, timezone
 
+import psutil
+
 from annbench.results.store import ResultStore
+from annbench.runner import checks, identity
 from annbench.runner.isolate import run_isolated
-from annbench.runner.manifest import build_manifest, gpus
+from annbench.runner.lock import results_lock
+from annbench.runner.manifest import build_manifest
 from annbench.runner.plan import BuildPoint, Plan
 from annbench.runner.progress import Progress
 
@@ -21,11 +26,11 @@ def _child_env(threads: int) -> dict:
     return env
 
 
-def _write_status(store: ResultStore, plan: Plan, keys: list[dict], run_id: str, status: str, reason: str) -> None:
+def _write_status(store: ResultStore, plan: Plan, keys: list[dict], extra: dict, status: str, reason: str) -> None:
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     for key in keys:
         if not store.has(key):
-            store.write_record(key, {"status": status, "reason": reason, "run_id": run_id, "time": now,
+            store.write_record(key, {**extra, "status": status, "reason": reason, "time": now,
                                      "dataset_path": plan.dataset})
 
 
@@ -52,35 +57,84 @@ def _forget_failures(store: ResultStore, all_keys: list[list[dict]]) -> int:
     return n
 
 
+class Identity:
+    """Per backend: the environment of its points (machine + the versions of its libraries) and
+    the faiss BLAS threshold it runs under (None for backends that do not run faiss)."""
+
+    def __init__(self, plan: Plan, d: int) -> None:
+        self.machine = identity.machine()
+        self.machine_id = identity.short_hash(self.machine)
+        self.plan, self.d = plan, d
+
+    def of(self, index: str) -> tuple[dict, str, int | None]:
+        from annbench.backends import registry
+
+        libraries = registry.get(index).libraries
+        versions = identity.versions(libraries)
+        facts = {"machine": self.machine, "machine_id": self.machine_id, "versions": versions}
+        return facts, identity.env_id(self.machine, versions), self.blas(libraries)
+
+    def blas(self, libraries) -> int | None:
+        if "faiss" not in libraries:
+            return None
+        if self.plan.blas_threshold is not None:
+            return self.plan.blas_threshold
+        import faiss
+
+        from annbench.runner.blas import default_threshold
+
+        return default_threshold(self.d, faiss.__version__)
+
+
 def run_plan(plan: Plan, results: str, argv: list[str] | None = None) -> dict:
-    """Execute ``plan``; returns counts of points by outcome."""
+    """Execute ``plan``; returns counts of points by outcome. Bad plans raise UserError, writing nothing."""
+    from annbench.data.hdf5io import describe, sample_fingerprint
+
+    checks.check_settings(plan)
+    info = describe(plan.dataset)
+    checks.check_dataset(plan, info)
+    fingerprint = sample_fingerprint(plan.dataset)
+    checks.check_same_data(results, info, fingerprint)
+    if not plan.memory_limit_bytes:
+        plan.memory_limit_bytes = int(0.8 * psutil.virtual_memory().total)
+    with results_lock(results):
+        return _run(plan, results, argv or sys.argv, info, fingerprint)
+
+
+def _run(plan: Plan, results: str, argv: list[str], info: dict, fingerprint: str) -> dict:
     store = ResultStore(results)
     store.remove_stale_temporaries()
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    store.write_manifest(run_id, build_manifest(run_id, argv or sys.argv, plan.threads, plan.blas_threshold))
-    have_gpus = bool(gpus()) if any(bp.device == "gpu" for bp in plan.builds) else False
-    all_keys = [plan.keys(bp) for bp in plan.builds]
+    ident = Identity(plan, info["d"])
+    per_build = [ident.of(bp.index) for bp in plan.builds]
+    all_keys = [plan.keys(bp, env, blas) for bp, (_, env, blas) in zip(plan.builds, per_build)]
+    store.write_manifest(run_id, build_manifest(run_id, argv, plan, ident.machine,
+                                                {bp.index: facts["versions"] for bp, (facts, _, _) in zip(plan.builds, per_build)}))
+    have_gpus = bool(identity.gpus()) if any(bp.device == "gpu" for bp in plan.builds) else False
     retried = _forget_failures(store, all_keys) if plan.retry_failed else 0
     done_before = sum(store.has(k) for keys in all_keys for k in keys)
-    progress = Progress(plan.n_points(), done_before)
+    print(f"sweep: {len(plan.builds)} build point(s), {sum(map(len, all_keys))} measured point(s), "
+          f"{plan.timing.repeats} round(s) each -> {results}", file=sys.stderr)
+    progress = Progress(sum(map(len, all_keys)), done_before)
     counts = {"measured": 0, "resumed": done_before, "failed": 0, "skipped": 0, "retried": retried}
-    for bp, keys in zip(plan.builds, all_keys):
+    for bp, keys, (facts, _, blas) in zip(plan.builds, all_keys, per_build):
         missing = [k for k in keys if not store.has(k)]
         if not missing:
             continue
         label = f"{bp.index} {bp.build} {bp.device}"
+        extra = {"run_id": run_id, **facts}
         skip = _skip_reason(bp, have_gpus)
         if skip:
-            _write_status(store, plan, missing, run_id, "skipped", skip)
+            _write_status(store, plan, missing, extra, "skipped", skip)
             counts["skipped"] += len(missing)
             progress.update(progress.done + len(missing), label)
             continue
-        base_done = progress.done - sum(1 for k in keys if k not in missing)
+        base_done = progress.done - (len(keys) - len(missing))
         spec = {"dataset": plan.dataset, "dataset_name": plan.dataset_name, "results": str(results),
-                "dataset_fingerprint": plan.dataset_fingerprint,
-                "run_id": run_id, "threads": plan.threads, "min_time_s": plan.min_time_s,
-                "save_neighbors": plan.save_neighbors, "blas_threshold": plan.blas_threshold,
-                "build_point": {"index": bp.index, "build": bp.build, "device": bp.device}, "keys": missing}
+                "dataset_fingerprint": fingerprint, "run_id": run_id, "threads": plan.threads,
+                "timing": plan.timing.key(), "save_neighbors": plan.save_neighbors, "blas_threshold": blas,
+                "identity": facts, "build_point": {"index": bp.index, "build": bp.build, "device": bp.device},
+                "keys": missing}
 
         def poll(keys=keys, base=base_done, label=label):
             progress.update(base + sum(store.has(k) for k in keys), label)
@@ -89,7 +143,7 @@ def run_plan(plan: Plan, results: str, argv: list[str] | None = None) -> dict:
         measured = sum(store.has(k) for k in missing)
         counts["measured"] += measured
         if reason:
-            _write_status(store, plan, missing, run_id, "failed", reason)
+            _write_status(store, plan, missing, extra, "failed", reason)
             counts["failed"] += len(missing) - measured
             print(f"\nannbench: {label} failed: {reason}", file=sys.stderr)
         poll()

@@ -1,7 +1,12 @@
-"""One build point, in a child process: build once, then measure every missing point.
+"""One build point, in a child process: build once, then measure every missing point in rounds.
 
-Run as ``python -m annbench.runner.worker SPEC.json``; records go straight to the
-result store (atomically), so whatever completed survives a crash of this process.
+Run as ``python -m annbench.runner.worker SPEC.json``. Round r of every point
+runs before round r + 1 of any (interleaving: drift in machine load hits
+every setting alike); the first round also yields the ids for recall. A
+point's record is written, atomically, as soon as its last round is done, so
+whatever completed survives a crash of this process; a build point that
+times out or crashes before then loses the points not yet written (they are
+recorded as failed, with the reason).
 """
 
 from __future__ import annotations
@@ -14,87 +19,117 @@ import time
 from datetime import datetime, timezone
 
 
-def _rss() -> int:
-    import psutil
-
-    return psutil.Process().memory_info().rss
-
-
-def _configure(spec: dict) -> int | None:
+def _configure(spec: dict) -> None:
     import faiss
 
     faiss.omp_set_num_threads(spec["threads"])
     if spec.get("blas_threshold") is not None:
         faiss.cvar.distance_compute_blas_threshold = int(spec["blas_threshold"])
-    return int(faiss.cvar.distance_compute_blas_threshold)
 
 
-def _build(cls, ds, d: int, bp: dict, threads: int) -> tuple[object, dict]:
-    index = cls(d, ds.metric, bp["device"], threads, **bp["build"])
-    rss0 = _rss()
+def _build(cls, ds, bp: dict, threads: int, peak) -> tuple[object, dict]:
+    from annbench.runner.memory import rss
+
+    index = cls(ds.d, ds.metric, bp["device"], threads, **bp["build"])
+    rss0 = rss()
+    peak.reset()
     t0 = time.perf_counter()
     index.train(ds.xb)
     t1 = time.perf_counter()
     index.add(ds.xb)
     t2 = time.perf_counter()
-    info = {"train_s": t1 - t0, "add_s": t2 - t1, "build_s": t2 - t0,
-            "memory_bytes": max(0, _rss() - rss0)}
+    info = {"train_s": t1 - t0, "add_s": t2 - t1, "build_s": t2 - t0, "rss_before_build_bytes": rss0,
+            "memory_bytes": max(0, rss() - rss0), "peak_rss_build_bytes": peak.peak(),
+            "memory_method": peak.method}
     info["index_bytes"] = index.stats().get("index_bytes")
     return index, info
 
 
-def _ndis(before: dict, after: dict, queries: int) -> float | None:
-    if "ndis" not in after:
-        return None
-    return (after["ndis"] - before.get("ndis", 0)) / max(1, queries)
+def _points(spec: dict, ds, index, rerank, store) -> list:
+    """The points still missing, in key order (search settings together), each with its search stage."""
+    from annbench.runner.point import Point
+    from annbench.runner.timing import QueryOrder
+
+    seed, orders, points = spec["timing"]["seed"], {}, []
+    for key in spec["keys"]:
+        if store.has(key):
+            continue
+        qs = ds.query_set(key["query_set"])
+        search, queries, extra = rerank.search_inputs(index, qs, key["rerank"])
+        slot = (qs.name, bool(key["rerank"]))
+        if slot not in orders:
+            orders[slot] = QueryOrder(queries, seed)
+        depth = max(key["rerank"], key["k"]) if key["rerank"] else 0
+        points.append(Point(key, search, orders[slot], extra, depth))
+    return points
+
+
+def _quality(p, ds, ids, truths, store, save: bool) -> dict:
+    from annbench.metrics import all_recalls, float_recalls
+
+    qs, k = ds.query_set(p.key["query_set"]), p.key["k"]
+    out = {"modality": qs.modality, "n_queries": qs.nq}
+    out.update(all_recalls(ds.xb, qs.queries, ids, qs.neighbors, qs.distances, k, ds.metric))
+    out.update(float_recalls(ids, *truths.get(qs.name, (None, None)), k))
+    if save:
+        out["neighbors_file"] = store.write_neighbors(p.key, ids)
+    return out
+
+
+def _measure(points: list, index, ds, truths, store, spec: dict, peak, write) -> None:
+    """Round r of every point, then round r + 1; a point is written as soon as its last round is done."""
+    from annbench.runner.point import empty_ids
+    from annbench.runner.timing import TimingRule, time_round
+
+    rule = TimingRule(**{k: v for k, v in spec["timing"].items() if k != "rule"})
+    for r in range(rule.repeats):
+        current = None
+        for p in points:
+            if p.key["search"] != current:
+                index.set_search_params(**p.key["search"])
+                current = p.key["search"]
+            ids = empty_ids(p.order.n, p.key["k"]) if r == 0 else None
+            before = index.stats()
+            peak.reset()
+            rnd = time_round(p.search, p.order, p.key["nq"], p.key["k"], rule, ids)
+            p.add_round(rnd, before, index.stats(), peak.peak())
+            if ids is not None:
+                p.quality = _quality(p, ds, ids, truths, store, spec.get("save_neighbors", False))
+            if r == rule.repeats - 1:
+                write(p)
 
 
 def run(spec: dict) -> None:
     from annbench.backends import registry
     from annbench.data.hdf5io import read_dataset
     from annbench.data.parent import float_truth
-    from annbench.metrics import all_recalls, float_recalls
     from annbench.results.store import ResultStore
+    from annbench.runner.memory import PeakRSS
+    from annbench.runner.point import bytes_per_vector
     from annbench.runner.rerank import RerankSource
-    from annbench.runner.timing import measure
 
-    blas = _configure(spec)
+    _configure(spec)
     store = ResultStore(spec["results"])
     ds = read_dataset(spec["dataset"], spec["dataset_name"])
     bp = spec["build_point"]
     cls = registry.get(bp["index"])
     rerank = RerankSource(spec["dataset"], ds)
-    if any(key["search"].get("rerank") for key in spec["keys"]):
+    if any(key["rerank"] for key in spec["keys"]):
         rerank.load()  # a missing or changed float parent fails the build point before it is built
-    d = ds.d
-    index, build_info = _build(cls, ds, d, bp, spec["threads"])
+    peak = PeakRSS()
+    index, build_info = _build(cls, ds, bp, spec["threads"], peak)
     base = {"run_id": spec["run_id"], "dataset_path": spec["dataset"], "metric": ds.metric,
-            "dataset_fingerprint": spec.get("dataset_fingerprint", ""),
-            "nb": ds.nb, "d": d, "point_type": ds.point_type, "bytes_per_vector": ds.xb.shape[1] * ds.xb.itemsize,
-            "parent_dataset": ds.attrs.get("parent_name"),
-            "distance_compute_blas_threshold": blas, **build_info}
-    truths = float_truth(spec["dataset"], ds)
-    current = None
-    for key in spec["keys"]:
-        if store.has(key):
-            continue
-        qs = ds.query_set(key["query_set"])
-        if key["search"] != current:
-            index.set_search_params(**key["search"])
-            current = key["search"]
-        search, queries, rerank_fields = rerank.search_inputs(index, qs, key["search"].get("rerank", 0))
-        before = index.stats()
-        timing = measure(search, queries, key["k"], key["nq"], spec["min_time_s"])
-        after = index.stats()
-        record = {**base, **timing.summary(), "status": "ok", "reason": "",
-                  "modality": qs.modality, "n_queries": qs.nq,
-                  "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                  "ndis_per_query": _ndis(before, after, timing.queries_searched), **rerank_fields}
-        record.update(all_recalls(ds.xb, qs.queries, timing.I, qs.neighbors, qs.distances, key["k"], ds.metric))
-        record.update(float_recalls(timing.I, *truths.get(qs.name, (None, None)), key["k"]))
-        if spec.get("save_neighbors"):
-            record["neighbors_file"] = store.write_neighbors(key, timing.I)
-        store.write_record(key, record)
+            "dataset_fingerprint": spec["dataset_fingerprint"], "nb": ds.nb, "d": ds.d,
+            "point_type": ds.point_type, "vector_bytes": ds.xb.shape[1] * ds.xb.itemsize,
+            "parent_dataset": ds.attrs.get("parent_name"), **spec["identity"], **build_info,
+            "bytes_per_vector": bytes_per_vector(build_info["index_bytes"], ds.nb)}
+    def write(p) -> None:
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        store.write_record(p.key, {**base, **p.fields(), "status": "ok", "reason": "", "time": now})
+
+    points = _points(spec, ds, index, rerank, store)
+    _measure(points, index, ds, float_truth(spec["dataset"], ds), store, spec, peak, write)
+    peak.close()
 
 
 def _die_with_parent() -> None:

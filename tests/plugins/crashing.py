@@ -2,7 +2,7 @@
 
 ``mode`` picks how the build goes: "ok" (an exact numpy index), "segv" (a real
 segmentation fault), "hang" (never returns), "oom" (allocates until stopped),
-"raise" (a Python exception).
+"raise" (a Python exception); ``build_delay`` seconds are slept in the build.
 """
 
 from __future__ import annotations
@@ -17,17 +17,19 @@ class Crashing:
     name = "crashing"
     metrics = ("angular", "euclidean")
     devices = ("cpu",)
-    build_params = {"mode": "ok"}
+    build_params = {"mode": "ok", "build_delay": 0.0}
     search_params = {"delay": 0.0}
+    libraries = ("numpy",)   # its "ok" mode is a numpy exact scan
 
-    def __init__(self, d, metric, device, threads, mode="ok"):
-        self.mode, self.xb, self.delay = mode, None, 0.0
+    def __init__(self, d, metric, device, threads, mode="ok", build_delay=0.0):
+        self.mode, self.xb, self.delay, self.build_delay = mode, None, 0.0, float(build_delay)
 
     @classmethod
     def check_params(cls, build, search, nb, d):
         pass
 
     def train(self, xt):
+        time.sleep(self.build_delay)
         if self.mode == "segv":
             ctypes.string_at(0)
         if self.mode == "hang":

@@ -120,6 +120,13 @@
         var d = line.map(function (p, i) { return (i ? "L" : "M") + sx.map(p.x).toFixed(1) + "," + sy.map(p.y).toFixed(1); }).join("");
         el("path", { "class": "frontier", d: d, stroke: s.color, "stroke-dasharray": s.dash ? "6 4" : null }, g);
       }
+      ok.forEach(function (p) {  // the spread over the rounds, where known
+        if (p.ylo === undefined || p.yhi === undefined || (spec.y.log && p.ylo <= 0)) return;
+        var x = sx.map(p.x), y0 = sy.map(p.ylo), y1 = sy.map(p.yhi);
+        el("path", { "class": "err" + (p.faded ? " faded" : ""), stroke: s.color,
+          d: "M" + x.toFixed(1) + "," + y0.toFixed(1) + "V" + y1.toFixed(1) +
+             "M" + (x - 2.5).toFixed(1) + "," + y0.toFixed(1) + "h5M" + (x - 2.5).toFixed(1) + "," + y1.toFixed(1) + "h5" }, g);
+      });
       s.points.forEach(function (p, pi) {
         if (ok.indexOf(p) < 0) return;
         marker(g, s.marker, sx.map(p.x), sy.map(p.y), p.faded ? 3.4 : 4.4,
@@ -195,6 +202,7 @@
     spec.series.forEach(function (s) {
       s.points.forEach(function (p) {
         xs.push(p.x); ys.push(p.y);
+        if (p.ylo !== undefined) ys.push(p.ylo, p.yhi);
         if (bar) stacked[p.x] = (stacked[p.x] || 0) + (p.y || 0);
       });
     });

@@ -23,6 +23,8 @@ INDEX = "_hnsw<img src=x onerror=window.__pwned=1>"
 BUILD = {"factory": "IVF4,Flat</script><script>window.__pwned=1</script>", "M": 8}
 MODE = "<b onmouseover=window.__pwned=1>$x$</b>"
 REASON = "<script>window.__pwned=1</script> failed"
+# the rest of a record's key, hostile too where it is text
+IDENTITY = {"rerank": 0, "timing": {"rule": "<b>rule</b>", "repeats": 1}, "blas_threshold": None, "env": "<i>env</i>"}
 PAYLOADS = ("<script>alert", "<script>window", "<img src=x", "<svg onload", "<b onmouseover", "<b>lib</b>")
 
 
@@ -52,18 +54,20 @@ def make_hostile_results(root: Path) -> Path:
         ids[:, 10 - (3 - n):] = 29 - np.arange(3 - n)  # fewer misses as ef grows
         for nq in (1, 4):
             key = {"dataset": DATASET, "query_set": QUERY_SET, "index": INDEX, "build": BUILD,
-                   "search": {"efSearch": ef, "mode": MODE}, "nq": nq, "k": 10, "device": "cpu", "threads": 1}
+                   "search": {"ef": ef, "mode": MODE}, "nq": nq, "k": 10, "device": "cpu", "threads": 1, **IDENTITY}
             rec = {"status": "ok", "reason": None, "recall": 0.7 + 0.1 * n, "recall_ties": 0.7 + 0.1 * n,
                    "recall_eps": 0.7 + 0.1 * n, "qps": 1000.0 / (n + 1) * nq, "batch_p50_ms": (n + 1) * 1.0,
                    "batch_p95_ms": (n + 1) * 1.2, "batch_p99_ms": (n + 1) * 1.4, "train_s": 0.0, "add_s": 0.01,
                    "build_s": 0.01, "index_bytes": 4096, "memory_bytes": 8192, "run_id": "<b>run</b>",
                    "modality": "<i>text</i>", "metric": "angular", "nb": 30, "d": 8, "n_queries": 4,
-                   "dataset_path": str(root / "evil.hdf5")}
+                   "dataset_path": str(root / "evil.hdf5"),
+                   "machine": {"cpu_model": "<script>window.__pwned=1</script>", "cores": 1, "gpus": ["<b>gpu</b>"]},
+                   "versions": {"<b>lib</b>": "<b>lib</b>==1.0"}}
             if nq == 4:
                 rec["neighbors_file"] = store.write_neighbors(key, ids)
             store.write_record(key, rec)
     bad = {"dataset": DATASET, "query_set": QUERY_SET, "index": INDEX, "build": {"nlist": "<b>9</b>"},
-           "search": {}, "nq": 4, "k": 10, "device": "cpu", "threads": 1}
+           "search": {}, "nq": 4, "k": 10, "device": "cpu", "threads": 1, **IDENTITY}
     store.write_record(bad, {"status": "failed", "reason": REASON, "run_id": "<b>run</b>"})
     store.write_manifest("<b>run</b>", {"machine": {"cpu_model": "<script>window.__pwned=1</script>", "cores": 1,
                                                     "gpus": ["<img src=x onerror=window.__pwned=1>"]},

@@ -1,0 +1,168 @@
+"""A point's identity holds everything that changes its numbers; the runner checks a plan before it runs."""
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from conftest import ROOT, run_cli
+
+from annbench import load_results
+from annbench.errors import UserError
+from annbench.results.schema import point_id
+from annbench.runner import identity
+from annbench.runner.plan import BuildPoint, Plan
+from annbench.runner.sweep import run_plan
+from annbench.runner.timing import TimingRule
+
+PLUGINS = str(ROOT / "tests" / "plugins")
+FLAT = ["--index", "flat", "--nq", "100", "--queries", "text", "--k", "10", "--min-time", "0.05", "--repeats", "2"]
+
+
+@pytest.fixture
+def plugin_env(monkeypatch):
+    monkeypatch.setenv("ANNBENCH_BACKENDS", "crashy=crashing:Crashing")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), PLUGINS]))
+
+
+def _sweep(t2i_file, res, *args):
+    r = run_cli("sweep", "--dataset", str(t2i_file), *args, "--results", str(res))
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_every_setting_that_changes_the_numbers_makes_a_new_point(tmp_path, t2i_file):
+    res = tmp_path / "res"
+    assert "1 measured, 0 already stored" in _sweep(t2i_file, res, *FLAT)
+    assert "0 measured, 1 already stored" in _sweep(t2i_file, res, *FLAT)
+    for changed in (["--blas-threshold", "128000"], ["--min-time", "0.06"], ["--repeats", "3"], ["--threads", "1"]):
+        assert "1 measured, 0 already stored" in _sweep(t2i_file, res, *FLAT, *changed), changed
+    df = load_results(res)
+    assert len(df) == 5 and df["id"].is_unique
+    assert (df["blas_threshold"] == 20 * 512).sum() == 4  # faiss >= 1.14.2 counts nq*d: BLAS from 20 queries
+    assert set(df["blas_threshold"]) == {20 * 512, 128000}
+    assert sorted(len(r) for r in df["rounds"]) == [2, 2, 2, 2, 3]
+
+
+def test_records_hold_the_machine_and_the_versions_that_ran_them(tmp_path, t2i_file, plugin_env):
+    res = tmp_path / "res"
+    _sweep(t2i_file, res, *FLAT)
+    _sweep(t2i_file, res, "--index", "crashy", "--nq", "100", "--queries", "text", "--min-time", "0.02")
+    df = load_results(res).set_index("index")
+    flat, crashy = df.loc["flat"], df.loc["crashy"]
+    assert flat["machine"]["cores"] == identity.cores() and flat["machine"]["cpu_model"]
+    assert flat["versions"]["faiss"].startswith("faiss") and "==" in flat["versions"]["faiss"]
+    assert {"numpy", "python", "annbench"} <= set(flat["versions"])
+    assert "faiss" not in crashy["versions"] and pd.isna(crashy["blas_threshold"])  # numpy alone ran it
+    assert flat["env"] != crashy["env"]
+    assert flat["env"] == identity.env_id(flat["machine"], flat["versions"])
+
+
+def _plan(t2i_file, **over) -> Plan:
+    settings = dict(dataset=str(t2i_file), dataset_name="t2i", query_sets=["text"], k=10, nqs=[100], threads=1,
+                    builds=[BuildPoint("flat", {}, [{}])], timing=TimingRule(0.05, 2))
+    return Plan(**{**settings, **over})
+
+
+def test_a_library_upgrade_measures_again_and_never_shares_a_table_unnoticed(tmp_path, t2i_file, monkeypatch,
+                                                                             capsys):
+    res = str(tmp_path / "res")
+    assert run_plan(_plan(t2i_file, builds=[BuildPoint("flat", {}, [{}]), BuildPoint("hnswlib", {}, [{"ef": 32}])]),
+                    res)["measured"] == 2
+    real = identity.versions
+    monkeypatch.setattr(identity, "versions", lambda libs: {**real(libs), **(
+        {"faiss": "faiss-cpu==0.0.1"} if "faiss" in libs else {})})
+    counts = run_plan(_plan(t2i_file, builds=[BuildPoint("flat", {}, [{}]), BuildPoint("hnswlib", {}, [{"ef": 32}])]),
+                      res)
+    assert (counts["measured"], counts["resumed"]) == (1, 1)  # the faiss point again; hnswlib's is unchanged
+    r = run_cli("summary", "--results", res)
+    assert r.returncode == 0, r.stderr
+    assert "== environment: faiss-cpu==0.0.1 ==" in r.stdout and f"== environment: {real(['faiss'])['faiss']} ==" in r.stdout
+    assert r.stdout.count("hnswlib") >= 2  # comparable with either faiss version, shown beside each
+    only = run_cli("summary", "--results", res, "--env", "faiss-cpu==0.0.1")
+    assert "environment" not in only.stdout and "flat" in only.stdout
+
+
+def test_the_runner_checks_a_plan_from_python_before_writing_anything(tmp_path, t2i_file):
+    res = tmp_path / "res"
+    cases = [(dict(nqs=[5000]), "exceeds the 2148 queries of query set 'text'"),
+             (dict(k=500), "exceeds the ground-truth depth 100"),
+             (dict(threads=-1), "threads must be an integer > 0"),
+             (dict(timing=TimingRule(-1.0, 3)), "min_time must be a number > 0"),
+             (dict(timing=TimingRule(0.1, 0)), "repeats must be an integer > 0"),
+             (dict(builds=[BuildPoint("bin_flat", {}, [{}])]), "searches hamming data"),
+             (dict(builds=[BuildPoint("flat", {}, [{}], reranks=[10])]), "holds float vectors")]
+    for over, message in cases:
+        with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")):
+            run_plan(_plan(t2i_file, **over), str(res))
+        assert not res.exists()
+
+
+def test_a_dataset_of_the_same_name_but_other_vectors_is_refused_from_python(tmp_path, t2i_file, i2i_dataset):
+    from annbench.data.hdf5io import write_dataset
+
+    res = str(tmp_path / "res")
+    run_plan(_plan(t2i_file), res)
+    other = write_dataset(i2i_dataset, tmp_path / "t2i.hdf5")  # same name, another base
+    with pytest.raises(UserError, match="holds results for a dataset 't2i' of n=1000"):
+        run_plan(_plan(other, query_sets=["holdout"], nqs=[50]), res)
+
+
+def test_keys_differ_by_environment():
+    plan = Plan(dataset="x.hdf5", dataset_name="x", query_sets=["text"], k=10, nqs=[1], threads=2)
+    bp = BuildPoint("flat", {}, [{}])
+    a, b = plan.keys(bp, "env-a", 10240), plan.keys(bp, "env-b", 10240)
+    assert point_id(a[0]) != point_id(b[0]) and point_id(a[0]) == point_id(plan.keys(bp, "env-a", 10240)[0])
+
+
+def test_percentiles_from_too_few_batches_are_not_stored(tmp_path, t2i_file, plugin_env):
+    res = tmp_path / "res"
+    _sweep(t2i_file, res, "--index", "crashy", "--delay", "0.02", "--nq", "1000", "--queries", "text",
+           "--min-time", "0.01", "--repeats", "2")
+    rec = load_results(res).iloc[0]
+    assert rec["batches_timed"] == 10 and rec["batch_p50_ms"] >= 20  # min_batches 10, shared by 2 rounds
+    assert rec["batch_p95_ms"] is None and rec["batch_p99_ms"] is None
+    table = run_cli("results", "--results", str(res))
+    assert "<100 batches" in table.stdout
+
+
+def test_rounds_are_interleaved_across_the_search_settings(tmp_path, t2i_file):
+    res = tmp_path / "res"
+    _sweep(t2i_file, res, "--index", "ivf_flat", "--nlist", "16", "--nprobe", "1,4", "--nq", "100", "--queries",
+           "text", "--min-time", "0.06", "--repeats", "3")
+    df = load_results(res).set_index("search.nprobe")
+    a, b = ([r["started_s"] for r in df.loc[p, "rounds"]] for p in (1, 4))
+    assert a[0] < b[0] < a[1] < b[1] < a[2] < b[2]
+    for _, row in df.iterrows():
+        qps = sorted(r["qps"] for r in row["rounds"])
+        assert (row["qps_min"], row["qps"], row["qps_max"]) == (qps[0], qps[1], qps[2])
+
+
+def test_nq_larger_than_the_query_set_is_a_one_line_error(tmp_path, t2i_file):
+    r = run_cli("sweep", "--dataset", str(t2i_file), "--index", "flat", "--nq", "3000", "--queries", "text",
+                "--results", str(tmp_path / "res"))
+    assert r.returncode == 2 and "nq=3000 exceeds the 2148 queries" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1 and not (tmp_path / "res").exists()
+
+
+def test_cost_figures_are_recorded_for_every_point(tmp_path, t2i_file):
+    res = tmp_path / "res"
+    (tmp_path / "cfg.yaml").write_text("""
+queries: [text]
+nq: [100]
+min_time: 0.03
+threads: 2
+indexes:
+  - {index: annoy, build: {n_trees: [4]}, search: {search_k: [200]}}
+  - {index: hnswlib, build: {M: [8], ef_construction: [32]}, search: {ef: [32]}}
+  - {index: ivf_flat, build: {nlist: [16]}, search: {nprobe: [4]}}
+""")
+    _sweep(t2i_file, res, "--config", str(tmp_path / "cfg.yaml"))
+    df = load_results(res).set_index("index")
+    assert df.loc["annoy", "cpu_util"] < 1.3  # annoy searches one query at a time on one thread
+    assert (df["cpu_util"] > 0.5).all()
+    assert (df["peak_rss_build_bytes"] >= df["rss_before_build_bytes"]).all() and (df["peak_rss_search_bytes"] > 0).all()
+    assert (df["bytes_per_vector"] == df["index_bytes"] / 1000).all() and (df["vector_bytes"] == 2048).all()
+    assert pd.isna(df.loc["hnswlib", "ndis_per_query"]) and pd.isna(df.loc["annoy", "ndis_per_query"])  # no counter
+    assert 16 < df.loc["ivf_flat", "ndis_per_query"] < 16 + 1000  # the 16 centroids, then the probed lists
