@@ -15,7 +15,7 @@ BENCH_DATASET = $(if $(filter $(BENCH_DEFAULT_CONFIG),$(BENCH_CONFIG)),--dataset
 RESULTS ?= results/bench$(SIZE_TAG)
 REPORT ?= reports/bench$(SIZE_TAG)
 
-.PHONY: all install install-gpu test bench bench-binary bench-overhead bench-groundtruth browser clean
+.PHONY: all install install-gpu test bench bench-binary bench-overhead bench-groundtruth bench-blas browser clean
 
 all: test
 
@@ -75,6 +75,9 @@ bench-overhead: $(STAMP) datasets/$(DATASET).hdf5
 
 bench-groundtruth: $(STAMP)
 	$(PY) -m annbench.bench.groundtruth_rate
+
+bench-blas: $(STAMP)
+	$(PY) -m annbench.bench.blas_threshold
 
 clean:
 	rm -rf $(VENV) results reports/bench* reports/binary*

@@ -16,7 +16,9 @@ def _row(device, nq, qps, nprobe=8, recall=0.95, index="ivf_flat"):
 
 
 def _frame(rows):
-    return pd.DataFrame(rows)
+    """Rows as load_results gives them; each point's id unique, as a record's key makes it."""
+    return pd.DataFrame([{**r, "id": f"{r['device']}-{r['search_label']}-{r['nq']}-{r['threads']}-{n}"}
+                         for n, r in enumerate(rows)])
 
 
 def test_smallest_nq_where_the_gpu_wins():

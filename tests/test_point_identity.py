@@ -1,8 +1,7 @@
 """A point's identity holds everything that changes its numbers; the runner checks a plan before it runs."""
 
-import json
 import os
-from pathlib import Path
+import re
 
 import pandas as pd
 import pytest
@@ -12,6 +11,7 @@ from annbench import load_results
 from annbench.errors import UserError
 from annbench.results.schema import point_id
 from annbench.runner import identity
+from annbench.runner.blas import BLAS_FROM_NQ
 from annbench.runner.plan import BuildPoint, Plan
 from annbench.runner.sweep import run_plan
 from annbench.runner.timing import TimingRule
@@ -40,8 +40,8 @@ def test_every_setting_that_changes_the_numbers_makes_a_new_point(tmp_path, t2i_
         assert "1 measured, 0 already stored" in _sweep(t2i_file, res, *FLAT, *changed), changed
     df = load_results(res)
     assert len(df) == 5 and df["id"].is_unique
-    assert (df["blas_threshold"] == 20 * 512).sum() == 4  # faiss >= 1.14.2 counts nq*d: BLAS from 20 queries
-    assert set(df["blas_threshold"]) == {20 * 512, 128000}
+    assert (df["blas_threshold"] == BLAS_FROM_NQ * 512).sum() == 4  # faiss >= 1.14.2 counts nq*d
+    assert set(df["blas_threshold"]) == {BLAS_FROM_NQ * 512, 128000}
     assert sorted(len(r) for r in df["rounds"]) == [2, 2, 2, 2, 3]
 
 
@@ -56,7 +56,8 @@ def test_records_hold_the_machine_and_the_versions_that_ran_them(tmp_path, t2i_f
     assert {"numpy", "python", "annbench"} <= set(flat["versions"])
     assert "faiss" not in crashy["versions"] and pd.isna(crashy["blas_threshold"])  # numpy alone ran it
     assert flat["env"] != crashy["env"]
-    assert flat["env"] == identity.env_id(flat["machine"], flat["versions"])
+    assert flat["env"] == identity.env_id(flat["machine"], flat["versions"], flat["runtime"])
+    assert flat["runtime"] == identity.runtime()  # the tests run with OMP_WAIT_POLICY=PASSIVE: keyed too
 
 
 def _plan(t2i_file, **over) -> Plan:
@@ -81,7 +82,21 @@ def test_a_library_upgrade_measures_again_and_never_shares_a_table_unnoticed(tmp
     assert "== environment: faiss-cpu==0.0.1 ==" in r.stdout and f"== environment: {real(['faiss'])['faiss']} ==" in r.stdout
     assert r.stdout.count("hnswlib") >= 2  # comparable with either faiss version, shown beside each
     only = run_cli("summary", "--results", res, "--env", "faiss-cpu==0.0.1")
-    assert "environment" not in only.stdout and "flat" in only.stdout
+    assert "== environment" not in only.stdout and "flat" in only.stdout
+    assert "hnswlib" in only.stdout  # runs no faiss: comparable with this faiss too
+
+
+def test_a_rerun_under_another_blas_threshold_is_never_pooled_with_the_first(tmp_path, t2i_file):
+    res = tmp_path / "res"
+    _sweep(t2i_file, res, *FLAT)
+    _sweep(t2i_file, res, *FLAT, "--blas-threshold", "1000000000")
+    _sweep(t2i_file, res, "--index", "hnswlib", "--nq", "100", "--queries", "text", "--min-time", "0.05",
+           "--repeats", "2")
+    text = run_cli("summary", "--results", str(res)).stdout
+    assert "== environment: faiss BLAS threshold 1000000000 ==" in text
+    assert f"== environment: faiss BLAS threshold {BLAS_FROM_NQ * 512} ==" in text
+    for block in text.split("== environment")[1:]:  # one flat row per table, hnswlib in both
+        assert block.count("\n  flat ") == 1 and "\n  hnswlib " in block
 
 
 def test_the_runner_checks_a_plan_from_python_before_writing_anything(tmp_path, t2i_file):
@@ -107,6 +122,16 @@ def test_a_dataset_of_the_same_name_but_other_vectors_is_refused_from_python(tmp
     other = write_dataset(i2i_dataset, tmp_path / "t2i.hdf5")  # same name, another base
     with pytest.raises(UserError, match="holds results for a dataset 't2i' of n=1000"):
         run_plan(_plan(other, query_sets=["holdout"], nqs=[50]), res)
+
+
+def test_index_parameters_are_checked_for_a_plan_made_in_python(tmp_path, t2i_file):
+    res = tmp_path / "res"
+    bad = [BuildPoint("ivf_flat", {"nlist": 64, "bogus": 3}, [{"nprobe": 4}]),
+           BuildPoint("ivf_flat", {"nlist": 64}, [{"nprobe": 500}])]
+    for bp, message in zip(bad, ("unknown build parameter(s) for ivf_flat: bogus", "nprobe=500 exceeds nlist=64")):
+        with pytest.raises(UserError, match=re.escape(message)):
+            run_plan(_plan(t2i_file, builds=[bp]), str(res))
+    assert not res.exists()
 
 
 def test_keys_differ_by_environment():
@@ -163,6 +188,8 @@ indexes:
     assert df.loc["annoy", "cpu_util"] < 1.3  # annoy searches one query at a time on one thread
     assert (df["cpu_util"] > 0.5).all()
     assert (df["peak_rss_build_bytes"] >= df["rss_before_build_bytes"]).all() and (df["peak_rss_search_bytes"] > 0).all()
+    assert (df["search_rss_growth_bytes"] >= 0).all()
+    assert (df["search_rss_growth_bytes"] < 50 << 20).all()  # recall's buffers are not counted as search
     assert (df["bytes_per_vector"] == df["index_bytes"] / 1000).all() and (df["vector_bytes"] == 2048).all()
     assert pd.isna(df.loc["hnswlib", "ndis_per_query"]) and pd.isna(df.loc["annoy", "ndis_per_query"])  # no counter
     assert 16 < df.loc["ivf_flat", "ndis_per_query"] < 16 + 1000  # the 16 centroids, then the probed lists

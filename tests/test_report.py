@@ -153,7 +153,7 @@ def test_chart_series_golden(sections, colors) -> None:
     info = dict(hnsw["points"][0]["info"])
     assert {"index", "build", "search", "nq / k", "recall (tie-aware)", "index size"} <= set(info)
     assert "ef=" in info["search"] and "ef_construction=" in info["build"]
-    assert {"QPS (median of rounds)", "threads used", "bytes / vector", "batches timed"} <= set(info)
+    assert {"QPS (median of rounds)", "cores busy", "bytes / vector", "batches timed"} <= set(info)
     # every measured point carries its spread over the rounds
     assert all("ylo" in p and p["ylo"] <= p["y"] <= p["yhi"] for s in qps40["series"] for p in s["points"])
     stripped = [{**c, "series": [{**s, "points": [{k: v for k, v in p.items() if k != "info"} for p in s["points"]]}
@@ -197,12 +197,12 @@ def test_report_page_and_files(fixture_report: Path) -> None:
         assert f'data-chart="{cid}"' in html
     # the recommendation comes first, as a sentence with its cost
     assert html.index('id="recommendation"') < html.index('class="charts"')
-    assert "recall ≥ 0.95" in html and " threads · " in html and " build</p>" in html
+    assert "recall ≥ 0.95" in html and " cores busy · " in html and " build</p>" in html
     manifest = next(iter(ResultStore(RESULTS).manifests().values()))
     for text in ("Failed and skipped points (66)", "crashed (SIGSEGV)", "backend exploded",
                  "skipped: flat has no gpu variant", "All results (168 points)", manifest["machine"]["cpu_model"],
                  "faiss BLAS threshold", "rounds per point", "Query explorer", "a photo of a", "cos 0.",
-                 "threads used", "3 rounds per point", "tie within noise"):
+                 "cores busy", "3 rounds per point", "tie within noise"):
         assert text in html, text
     for remote in ('src="http', "src='http", 'href="http', "url(http", "@import", "//cdn"):  # opens offline
         assert remote not in html, remote

@@ -55,6 +55,15 @@ def test_groups_never_mix_k_threads_or_nq(results):
         (10, 1, 10), (10, 1, 100), (10, 2, 10), (10, 2, 100), (20, 2, 10), (20, 2, 100)]
 
 
+def test_report_sections_never_mix_thread_counts_or_k(results):
+    data = load([results], RECALL)
+    sections = build_sections(data.ok, RECALL, index_colors(data.ok["index"]))
+    assert {(s.k, s.threads) for s in sections} == {(10, 1), (10, 2), (20, 2)}
+    for sec in sections:
+        assert sec.rows["threads"].nunique() == 1 and sec.rows["k"].nunique() == 1
+        assert f"{sec.threads} thread" in sec.title and f"k={sec.k}" in sec.title
+
+
 def test_summary_and_report_name_the_same_winners(results):
     df = load_results(results)
     expected = _winners(df, 0.9)
@@ -64,7 +73,7 @@ def test_summary_and_report_name_the_same_winners(results):
     for sec in sections:
         for nq, table in sec.best.items():
             for _, r in table[(table["scope"] == "overall") & (table["target"] == 0.9) & table["reached"]].iterrows():
-                seen[(sec.dataset, sec.query_set, sec.k or 10, r["threads"], r["device"], nq)] = (
+                seen[(sec.dataset, sec.query_set, sec.k, r["threads"], r["device"], nq)] = (
                     r["index"], r["build_label"], r["search_label"])
     assert {(d, q, int(k), int(t), dev, int(n)) for d, q, k, t, dev, n in expected} == set(seen)
     for key, who in expected.items():
@@ -88,6 +97,8 @@ def test_a_memory_budget_is_answered_by_the_same_rule(results):
     assert set(within["index"]) == {"ivf_pq"}
     r = run_cli("summary", "--results", str(results), "--targets", "0.3", "--max-bytes-per-vector", str(int(pq) + 1))
     assert r.returncode == 0 and "budget <= " in r.stdout and "fastest at recall >= 0.3: ivf_pq (" in r.stdout
+    flat_row = next(line for line in r.stdout.splitlines() if line.startswith("  flat "))
+    assert "over budget" in flat_row  # it reaches 0.3, not within the budget
     assert not best(df, 0.3, RECALL, Budget(max_build_s=0.0)).shape[0]
 
 

@@ -14,7 +14,7 @@ import pytest
 from conftest import ROOT, run_cli
 
 from annbench.backends import registry
-from annbench.runner.blas import counts_nq_times_d, default_threshold
+from annbench.runner.blas import BLAS_FROM_NQ, counts_nq_times_d, default_threshold
 
 PLUGINS = str(ROOT / "tests" / "plugins")
 
@@ -41,11 +41,37 @@ def _one_line_error(r, message):
     (["--memory-limit-gb", "-1"], "memory limit must be a number of GB >= 0"),
     (["--rerank", "-3"], "rerank must be an integer >= 0"),
     (["--config", "cfg.yaml"], "give --index NAME (with its parameters) or --config FILE.yaml, not both"),
+    (["--memory-limit-gb", "inf"], "memory limit must be a number of GB >= 0"),
+    (["--memory-limit-gb", "nan"], "memory limit must be a number of GB >= 0"),
+    (["--min-time", "inf"], "min_time must be a number > 0"),
+    (["--nq", ""], "empty value list"),
+    (["--queries", ""], "empty value list"),
+    (["--nlist", "16", "--nprobe", "1", "--bogus", "3"], "unknown parameter --bogus"),
 ])
 def test_bad_sweep_settings_are_one_line_errors_and_write_nothing(tmp_path, t2i_file, args, message):
     (tmp_path / "cfg.yaml").write_text("indexes: [{index: flat}]\n")
-    r = run_cli("sweep", "--dataset", str(t2i_file), "--index", "flat", "--nq", "10", *args,
+    index = "ivf_flat" if "--nlist" in args else "flat"
+    r = run_cli("sweep", "--dataset", str(t2i_file), "--index", index, "--nq", "10", *args,
                 "--results", str(tmp_path / "res"), cwd=tmp_path)
+    _one_line_error(r, message)
+    assert not (tmp_path / "res").exists()
+
+
+@pytest.mark.parametrize("config, message", [
+    ("queries: []\nindexes: [{index: flat}]", "no query set to sweep"),
+    ("device: []\nindexes: [{index: flat}]", "nothing to sweep"),
+    ("indexes: [{index: ivf_flat, build: {nlist: [16]}, search: {nprobe: []}}]", "no values given for search"),
+    ("indexes: [{index: ivf_flat, build: {nlist: []}}]", "no values given for build"),
+    ("save_neighbors: maybe\nindexes: [{index: flat}]", "save_neighbors must be true or false"),
+    ("memory_limit_gb: .inf\nindexes: [{index: flat}]", "memory limit must be a number"),
+    ("min_time: fast\nindexes: [{index: flat}]", "min_time must be a number > 0"),
+    ("repeats: 2.5\nindexes: [{index: flat}]", "repeats must be an integer > 0"),
+    ("indexes: [{index: flat, rerank: [10], extra: 1}]", "unknown key(s) extra"),
+])
+def test_bad_config_values_are_one_line_errors_and_write_nothing(tmp_path, t2i_file, config, message):
+    (tmp_path / "cfg.yaml").write_text(config + "\nnq: [10]\n")
+    r = run_cli("sweep", "--dataset", str(t2i_file), "--config", "cfg.yaml", "--results", str(tmp_path / "res"),
+                cwd=tmp_path)
     _one_line_error(r, message)
     assert not (tmp_path / "res").exists()
 
@@ -64,11 +90,29 @@ def small_results(tmp_path_factory, t2i_file):
     (["--targets", "1.5"], "--targets: 1.5 is not a recall"),
     (["--max-bytes-per-vector", "-1"], "--max-bytes-per-vector must be >= 0"),
     (["--max-build-s", "-2"], "--max-build-s must be >= 0"),
+    (["--machine", "no such cpu"], "no results match --machine 'no such cpu'"),
+    (["--env", "faiss-cpu==0.0.0"], "no results match"),
 ])
 def test_bad_summary_input_is_a_one_line_error(small_results, args, message):
     before = sorted(p.name for p in small_results.rglob("*"))
     _one_line_error(run_cli("summary", "--results", str(small_results), *args), message)
     assert sorted(p.name for p in small_results.rglob("*")) == before
+
+
+def test_a_folder_inside_the_results_is_not_taken_for_them(small_results, tmp_path):
+    for command in (["summary"], ["results"], ["report", "--out", str(tmp_path / "rep")]):
+        r = run_cli(*command, "--results", str(small_results / "records"))
+        _one_line_error(r, "holds .json files but no records/ folder")
+    assert not (tmp_path / "rep").exists()
+
+
+def test_summary_of_results_with_no_measured_point_says_so(tmp_path, t2i_file):
+    res = tmp_path / "res"
+    r = run_cli("sweep", "--dataset", str(t2i_file), "--index", "flat", "--device", "gpu", "--nq", "10",
+                "--queries", "text", "--results", str(res))
+    assert r.returncode == 0 and "1 skipped" in r.stdout, r.stderr
+    r = run_cli("summary", "--results", str(res))
+    assert r.returncode == 0 and "no successful results" in r.stdout and "Traceback" not in r.stderr
 
 
 def test_a_second_sweep_on_the_same_results_is_refused_while_the_first_runs(tmp_path, t2i_file, plugin_env):
@@ -124,12 +168,13 @@ def test_temporaries_of_killed_writers_are_removed_and_live_ones_kept(tmp_path, 
 
 def test_blas_threshold_follows_the_installed_faiss():
     assert not counts_nq_times_d("1.13.2") and counts_nq_times_d("1.14.2") and counts_nq_times_d("1.15.1")
-    assert default_threshold(512, "1.13.2") == 20 and default_threshold(512, "1.15.1") == 20 * 512
-    # the installed faiss takes BLAS exactly from 20 queries a batch under the default: its BLAS and
-    # its own loops round differently, so the bits of the distances tell which path ran
+    n = BLAS_FROM_NQ
+    assert default_threshold(512, "1.13.2") == n and default_threshold(512, "1.15.1") == n * 512
+    # the installed faiss takes BLAS exactly from BLAS_FROM_NQ queries a batch under the default: its
+    # BLAS and its own loops round differently, so the bits of the distances tell which path ran
     rng = np.random.default_rng(0)
     d = 64
-    xb, xq = rng.standard_normal((5000, d)).astype(np.float32), rng.standard_normal((20, d)).astype(np.float32)
+    xb, xq = rng.standard_normal((5000, d)).astype(np.float32), rng.standard_normal((n, d)).astype(np.float32)
     index = faiss.IndexFlatIP(d)
     index.add(xb)
     saved = faiss.cvar.distance_compute_blas_threshold
@@ -141,8 +186,8 @@ def test_blas_threshold_follows_the_installed_faiss():
         if np.array_equal(blas, loops):
             pytest.skip("BLAS and faiss's loops agree to the bit on this machine: the path cannot be told apart")
         faiss.cvar.distance_compute_blas_threshold = default_threshold(d, faiss.__version__)
-        assert np.array_equal(index.search(xq, 5)[0], blas)          # nq = 20: BLAS
-        assert np.array_equal(index.search(xq[:19], 5)[0], loops[:19])  # nq = 19: faiss's loops
+        assert np.array_equal(index.search(xq, 5)[0], blas)                  # nq = BLAS_FROM_NQ: BLAS
+        assert np.array_equal(index.search(xq[:n - 1], 5)[0], loops[:n - 1])  # one query fewer: faiss's loops
     finally:
         faiss.cvar.distance_compute_blas_threshold = saved
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 from annbench.cli.paths import resolve_dataset
@@ -21,7 +22,7 @@ def add_parser(sub) -> None:
     p.add_argument("--nq", help="query batch sizes, e.g. 1,10,100,1000 (at most the query set's size)")
     p.add_argument("--k", type=int)
     p.add_argument("--device", help="cpu, gpu or cpu,gpu")
-    p.add_argument("--threads", type=int, help="threads for every library (default: all cores)")
+    p.add_argument("--threads", type=int, help="threads for every library (default: every core this process may use)")
     p.add_argument("--results", default=None, help="results directory (default: results/NAME)")
     p.add_argument("--timeout", type=float, help="seconds per build point before it is recorded as failed")
     p.add_argument("--memory-limit-gb", type=float, help="resident memory per build point (default 80%% of RAM)")
@@ -66,7 +67,7 @@ def _settings(args, cfg: dict) -> dict:
         if value is not None:
             s[name] = value
     for name in ("nq", "device", "rerank"):
-        if getattr(args, name):
+        if getattr(args, name) is not None:
             s[name] = parse_list(getattr(args, name))
     for name in ("nq", "device", "rerank"):
         s[name] = as_list(s[name])
@@ -78,7 +79,7 @@ def _settings(args, cfg: dict) -> dict:
 
 
 def _number(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _dataset(args, cfg: dict):
@@ -94,6 +95,7 @@ def _dataset(args, cfg: dict):
 
 def build_plan(args, extra: list[str]):
     from annbench.data.hdf5io import describe
+    from annbench.runner.identity import cores
     from annbench.runner.plan import Plan, expand_index
     from annbench.runner.timing import TimingRule
 
@@ -107,7 +109,7 @@ def build_plan(args, extra: list[str]):
     path = _dataset(args, cfg)
     info = describe(path)
     s = _settings(args, cfg)
-    queries = parse_list(args.queries, True) if args.queries else as_list(cfg.get("queries", list(info["query_sets"])))
+    queries = parse_list(args.queries, True) if args.queries is not None else as_list(cfg.get("queries", list(info["query_sets"])))
     entries = cfg.get("indexes") or [{"index": args.index, **dict(zip(("build", "search"), _index_params(args.index, extra)))}]
     builds = []
     for entry in entries:
@@ -117,9 +119,9 @@ def build_plan(args, extra: list[str]):
         builds += expand_index(entry["index"], build, search, s["device"], info["n"], info["d"], reranks)
     timing = TimingRule(min_time_s=s["min_time"], repeats=s["repeats"])
     plan = Plan(dataset=str(path), dataset_name=info["name"], query_sets=queries, k=s["k"], nqs=s["nq"],
-                threads=s["threads"] or os.cpu_count() or 1, builds=builds, timeout_s=s["timeout"],
+                threads=s["threads"] or cores(), builds=builds, timeout_s=s["timeout"],
                 memory_limit_bytes=int(s["memory_limit_gb"] * 2**30), timing=timing,
-                save_neighbors=bool(s["save_neighbors"]), retry_failed=bool(getattr(args, "retry_failed", False)),
+                save_neighbors=s["save_neighbors"], retry_failed=bool(getattr(args, "retry_failed", False)),
                 blas_threshold=s["blas_threshold"])
     results = args.results or cfg.get("results") or os.path.join("results", info["name"])
     return plan, results

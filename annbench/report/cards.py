@@ -57,7 +57,7 @@ def pick(row: pd.Series, target: float, colors: dict[str, str]) -> str:
     return (f'<p class="pick">{use}{with_setting}</p>'
             f'<p class="figures"><b>{esc(fmt.qps(row["qps"]))}</b> QPS'
             + (f' <span class="muted">({esc(spread)})</span>' if spread else "")
-            + f' · {esc(fmt.threads(row["cpu_util"]))} threads · {esc(size)} · {esc(fmt.seconds(row["build_s"]))} build</p>'
+            + f' · {esc(fmt.threads(row["cpu_util"]))} cores busy · {esc(size)} · {esc(fmt.seconds(row["build_s"]))} build</p>'
             f'<p class="muted">recall {esc(fmt.recall(row["recall"]))}; {_noise(row)}</p>')
 
 

@@ -75,7 +75,7 @@ def qps_range(lo, hi) -> str:
 
 
 def threads(cpu_util) -> str:
-    """The parallelism that ran, as process CPU seconds per wall second: ``2.0``."""
+    """Cores the search kept busy, as process CPU seconds per wall second: ``2.0``."""
     return "–" if _missing(cpu_util) else f"{cpu_util:.1f}"
 
 

@@ -23,7 +23,7 @@ NUMERIC = (
     "recall", "recall_ties", "recall_eps", "recall_float", "recall_float_ties",
     "qps", "qps_min", "qps_max", "cpu_util", "batch_p50_ms", "batch_p95_ms", "batch_p99_ms",
     "batch_p50_ms_min", "batch_p50_ms_max", "batches_timed", "queries_timed",
-    "train_s", "add_s", "build_s", "index_bytes", "memory_bytes", "peak_rss_build_bytes", "peak_rss_search_bytes",
+    "train_s", "add_s", "build_s", "index_bytes", "memory_bytes", "peak_rss_build_bytes", "peak_rss_search_bytes", "search_rss_growth_bytes",
     "ndis_per_query", "blas_threshold", "nq", "k", "nb", "d", "n_queries", "threads", "rerank",
     "bytes_per_vector", "rerank_bytes_per_vector", "vector_bytes",
 )

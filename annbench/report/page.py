@@ -21,6 +21,7 @@ from annbench.report.sections import Section
 from annbench.report.spec import RECALL_NAMES
 from annbench.report.cards import headline
 from annbench.report.tables import best_table, failures_table, results_table
+from annbench.results.envs import runtime_label
 
 GENERATOR = "annbench report"  # marks a folder as a report that may be replaced
 
@@ -70,8 +71,9 @@ def _provenance(rows: pd.DataFrame) -> str:
                        for v in vs.values()})
     rules = {json.dumps(t, sort_keys=True) for t in rows.get("timing", pd.Series(dtype=object)).dropna()
              if isinstance(t, dict)}
+    runtimes = sorted({runtime_label(r) for r in rows.get("runtime", pd.Series(dtype=object)).dropna()})
     parts = [f"machine: {'; '.join(machines)}" if machines else None,
-             f"libraries: {', '.join(versions)}" if versions else None]
+             f"libraries: {', '.join(versions)}" if versions else None, "; ".join(runtimes) or None]
     for rule in sorted(rules):
         t = json.loads(rule)
         parts.append(f"timing: {t.get('repeats')} rounds per point, {t.get('min_time_s')} s and at least "
@@ -155,7 +157,8 @@ def render_page(page: Page) -> str:
     body = _notice(page) + (_recommendation(page) if page.sections else "")
     body += "".join(_section(page, s) for s in page.sections) + _tail(page)
     footer = tag("footer", "QPS: median over rounds of queries per wall-clock second of a round's timed batches "
-                 "(the range is the rounds' min–max). Threads used: process CPU seconds per wall second while timed. "
+                 "(the range is the rounds' min–max). Cores busy: process CPU seconds per wall second while timed "
+                 "(OpenMP threads spinning at a barrier count). "
                  f"Recall: {esc(RECALL_NAMES[page.recall_col])} at k. Bytes / vector: the serialised index size / n. "
                  "Built by annbench from stored results only; nothing was re-run.")
     return ("<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"

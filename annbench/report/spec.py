@@ -82,7 +82,7 @@ def point_info(row: pd.Series, recall_col: str) -> list[list[str]]:
     batches = row.get("batches_timed")
     pairs += [
         ("QPS (median of rounds)", fmt.qps(row["qps"]) + (f" ({spread})" if spread else "")),
-        ("threads used", fmt.threads(row.get("cpu_util"))),
+        ("cores busy", fmt.threads(row.get("cpu_util"))),
         ("batch ms p50", fmt.ms(row["batch_p50_ms"])),
         ("batch ms p95 / p99", " / ".join(fmt.percentile(row[f"batch_p{p}_ms"], batches, p, PERCENTILE_MIN_BATCHES[p])
                                           for p in (95, 99))),
@@ -93,6 +93,7 @@ def point_info(row: pd.Series, recall_col: str) -> list[list[str]]:
         ("memory growth (build)", fmt.megabytes(row["memory_bytes"])),
         ("peak RSS build / search", " / ".join(fmt.megabytes(row.get(c)) for c in ("peak_rss_build_bytes",
                                                                                     "peak_rss_search_bytes"))),
+        ("RSS growth while searching", fmt.megabytes(row.get("search_rss_growth_bytes"))),
         ("distances / query", fmt.number(row["ndis_per_query"])),
         ("run", row["run_id"] or "–"),
     ]

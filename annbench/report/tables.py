@@ -23,7 +23,7 @@ def best_table(best: pd.DataFrame, colors: dict[str, str]) -> str:
     """Fastest configuration per recall target: overall first (with its runner-up), then each index."""
     several = best[["device", "threads"]].drop_duplicates().shape[0] > 1
     head = "".join(f"<th>{h}</th>" for h in ("recall target", "index", "setting", "recall", "QPS (min–max of rounds)",
-                                                "threads used", "ms / batch", "bytes / vector", "index size", "build"))
+                                                "cores busy", "ms / batch", "bytes / vector", "index size", "build"))
     body = []
     for _, r in best.iterrows():
         group = f" · {esc(r['device'])}, {esc(fmt.number(r['threads']))} thr." if several else ""
@@ -54,7 +54,7 @@ def _raw_columns(recall_col: str) -> list[tuple[str, str, Callable]]:
              ("status", "status", str), (recall_col, RECALL_NAMES[recall_col], fmt.recall)]
             + [(c, RECALL_NAMES[c], fmt.recall) for c in others]
             + [("qps", "QPS (median)", fmt.qps), ("qps_min", "QPS min", fmt.qps), ("qps_max", "QPS max", fmt.qps),
-               ("cpu_util", "threads used", fmt.threads), ("batch_p50_ms", "p50 ms", fmt.ms),
+               ("cpu_util", "cores busy", fmt.threads), ("batch_p50_ms", "p50 ms", fmt.ms),
                ("batch_p95_ms", "p95 ms", None), ("batch_p99_ms", "p99 ms", None),
                ("batches_timed", "batches timed", fmt.number), ("train_s", "train", fmt.seconds),
                ("add_s", "add", fmt.seconds), ("build_s", "build", fmt.seconds),

@@ -8,14 +8,15 @@ key        dataset, query_set, index, build (dict), search (dict), rerank (the r
            float re-rank depth of binary codes, 0 = none), nq, k, device, threads,
            timing (the timing rule: rule, min_time_s, repeats, min_batches, seed),
            blas_threshold (faiss's distance_compute_blas_threshold; None for backends
-           that do not run faiss), env (hash of machine + versions, below)
+           that do not run faiss), env (hash of machine + versions + runtime, below)
 
 Other fields (``None`` where not measured):
 
 provenance schema, id, run_id, time, dataset_path, dataset_fingerprint
            (hdf5io.sample_fingerprint), machine (cpu_model, cores, arch, gpus),
            machine_id (hash of machine), versions (distribution==version of python,
-           numpy, annbench and the backend's libraries)
+           numpy, annbench and the backend's libraries), runtime (the OMP_*, GOMP_*,
+           KMP_*, OPENBLAS_*, MKL_*, BLIS_* variables set, but the thread counts)
 data       point_type, modality, metric, nb, d, n_queries, vector_bytes (bytes of one
            dataset row), parent_dataset (binary codes)
 status     "ok" | "failed" | "skipped"; reason (why, for failed / skipped)
@@ -34,7 +35,8 @@ build      train_s, add_s, build_s (= train_s + add_s), index_bytes (the index a
            library serialises it, counted through a writer), memory_bytes (resident-set
            growth of the worker during the build), rss_before_build_bytes,
            peak_rss_build_bytes, peak_rss_search_bytes (peak resident set during the build,
-           and during this point's rounds), memory_method (how peaks were taken)
+           and during this point's rounds), search_rss_growth_bytes (the most a round raised
+           the resident set above where it started), memory_method (how peaks were taken)
 size       bytes_per_vector (index_bytes / nb: codes, lists, graph links),
            rerank_bytes_per_vector (float vectors a re-rank keeps beside the codes)
 work       ndis_per_query (distance computations per query searched, every stage counted;

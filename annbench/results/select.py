@@ -61,7 +61,7 @@ def total_bytes_per_vector(df: pd.DataFrame) -> pd.Series:
 
 def comparable(df: pd.DataFrame) -> pd.DataFrame:
     """Ok rows with an ``environment`` column, ready to be grouped by ``GROUP``."""
-    if df.empty or "status" not in df:
+    if df.empty or "status" not in df or "qps" not in df:
         return df.iloc[0:0].assign(environment="")
     rows = df[(df["status"] == "ok") & df["qps"].notna()]
     return rows if "environment" in rows else with_environment(rows)

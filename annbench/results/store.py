@@ -61,8 +61,11 @@ class ResultStore:
 
     def iter_records(self) -> Iterator[dict]:
         """Every record, read one at a time (a caller looking for one need not read them all)."""
-        if not self.root.exists():
+        if not self.root.is_dir():
             raise UserError(f"results directory not found: {self.root}")
+        if not (self.root / "records").is_dir() and any(self.root.glob("*.json")):
+            raise UserError(f"{self.root} holds .json files but no records/ folder: give the results directory "
+                            f"itself (the one a sweep's --results named), not a folder inside it")
         for path in sorted((self.root / "records").glob("*.json")):
             try:
                 yield json.loads(path.read_text())

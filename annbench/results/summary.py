@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from annbench.results.crossover import apart, crossover, describe
+from annbench.results.envs import runtime_label, timing_label
 from annbench.results.float_truth import FLOAT_TRUTH, bytes_label, float_truth_rows
 from annbench.results.select import GROUP, Budget, best, best_recall, comparable, tie_state
 
@@ -51,6 +52,7 @@ def _group_tables(rows: pd.DataFrame, targets, recall: str, budget: Budget, show
     lines = []
     winners = {t: best(rows, t, recall, budget) for t in targets}
     per_index = {t: best(rows, t, recall, budget, per=["index"]) for t in targets}
+    unbudgeted = {t: best(rows, t, recall, per=["index"]) for t in targets} if budget.describe() else per_index
     tops = best_recall(rows, recall, ["index"])
     for group, part in rows.groupby(GROUP, sort=True, dropna=False):
         env, dataset, query_set, k, threads, device, nq = group
@@ -59,7 +61,7 @@ def _group_tables(rows: pd.DataFrame, targets, recall: str, budget: Budget, show
         head = f"\n{dataset} / {query_set} queries / {device} / nq={int(nq)} / k={int(k)} / {int(threads)} threads"
         lines.append(head + f"   (recall = {recall}{note}" + (f"; budget {budget.describe()}" if budget.describe() else "")
                      + ")")
-        lines += _table(part, group, targets, per_index, tops)
+        lines += _table(part, group, targets, per_index, unbudgeted, tops)
         for t in targets:
             w = winners[t]
             hit = w[(w[GROUP] == pd.Series(group, index=GROUP)).all(axis=1)] if len(w) else w
@@ -68,29 +70,30 @@ def _group_tables(rows: pd.DataFrame, targets, recall: str, budget: Budget, show
     return lines
 
 
-def _table(part: pd.DataFrame, group: tuple, targets, per_index: dict, tops: pd.DataFrame) -> list[str]:
+def _table(part: pd.DataFrame, group: tuple, targets, per_index: dict, unbudgeted: dict, tops: pd.DataFrame
+           ) -> list[str]:
     def in_group(df: pd.DataFrame) -> pd.DataFrame:
         return df[(df[GROUP] == pd.Series(group, index=GROUP)).all(axis=1)].set_index("index") if len(df) else df
 
     names = sorted(part["index"].unique())
     cells = {name: [] for name in names}
     for t in targets:
-        found = in_group(per_index[t])
+        found, reached = in_group(per_index[t]), in_group(unbudgeted[t])
         for name in names:
             if name in found.index:
                 r = found.loc[name]
                 cells[name].append((_qps(r), _threads(r), setting(r["build_label"], r["search_label"]), bytes_label(r)))
             else:
-                cells[name].append(("not reached", "", "", ""))
+                cells[name].append(("over budget" if name in reached.index else "not reached", "", "", ""))
     top = in_group(tops)
     width = max([10, *map(len, names)])
     widths = [max([18, *(len(c[i][0]) for c in cells.values())]) for i in range(len(targets))]
     swidths = [max([20, *(len(c[i][2]) for c in cells.values())]) for i in range(len(targets))]
-    header = "".join(f"  {'QPS @ ' + str(t) + ' (min-max)':>{w}} {'thr':>4} {'setting':{s}} {'bytes/vector':14}"
+    header = "".join(f"  {'QPS @ ' + str(t) + ' (min-max)':>{w}} {'cores':>5} {'setting':{s}} {'bytes/vector':14}"
                      for t, w, s in zip(targets, widths, swidths))
     lines = [f"  {'index':{width}}{header}  best recall (bytes/vector)"]
     for name in names:
-        row = "".join(f"  {q:>{w}} {th:>4} {st:{s}} {b:14}" for (q, th, st, b), w, s in zip(cells[name], widths, swidths))
+        row = "".join(f"  {q:>{w}} {th:>5} {st:{s}} {b:14}" for (q, th, st, b), w, s in zip(cells[name], widths, swidths))
         best_r = f"{top.loc[name, 'recall_col']:.4f} ({bytes_label(top.loc[name])})" if name in top.index else ""
         lines.append(f"  {name:{width}}{row}  {best_r}")
     return lines
@@ -108,6 +111,19 @@ def _tables(df: pd.DataFrame, targets, recall: str, budget: Budget, note: str = 
         nqs = sorted(part["nq"].unique())
         lines += _group_tables(part, targets, recall, budget, {nqs[0], nqs[-1]}, note)
     return lines
+
+
+def _provenance(rows: pd.DataFrame) -> list[str]:
+    """Where the numbers come from, when they all come from one environment (else each table says)."""
+    envs = rows["environment"].unique()
+    if len(envs) != 1 or envs[0]:
+        return [f"results from {len(envs)} environments (machines, library versions, runtime variables or "
+                "measuring rules): each has its own tables below"]
+    first = rows.iloc[0]
+    versions = sorted({v for vs in rows["versions"] if isinstance(vs, dict) for v in vs.values()}) \
+        if "versions" in rows else []
+    return [f"machine: {first.get('machine_label', '?')}; libraries: {', '.join(versions) or '?'}; "
+            f"{runtime_label(first.get('runtime'))}; {timing_label(first.get('timing'))}"]
 
 
 def _crossover_lines(df: pd.DataFrame, recall: str) -> list[str]:
@@ -132,8 +148,9 @@ def format_summary(df: pd.DataFrame, targets=TARGETS, recall: str = DEFAULT_RECA
         return "no successful results"
     if recall not in rows:
         return f"no record has {recall!r}"
-    lines = ["QPS: median over rounds (min-max of the rounds); thr: threads that ran (process CPU s / wall s); "
-             "bytes/vector: index bytes / n"]
+    lines = ["QPS: median over rounds (min-max of the rounds); cores: cores the search kept busy (process CPU s / "
+             "wall s, spinning OpenMP threads included); bytes/vector: index bytes / n"]
+    lines += _provenance(rows)
     lines += _tables(rows, targets, recall, budget)
     binary = float_truth_rows(rows)
     if not binary.empty:

@@ -5,17 +5,19 @@ Every rule is a one-line :class:`UserError`; none of them writes a file.
 
 from __future__ import annotations
 
+import math
 import os
 
 from annbench.errors import UserError
-from annbench.runner.plan import Plan
+from annbench.runner.plan import Plan, check_point
 
 DEVICES = ("cpu", "gpu")
 
 
 def _positive(name: str, value, integer: bool = False, zero_ok: bool = False) -> None:
     kind = int if integer else (int, float)
-    ok = isinstance(value, kind) and not isinstance(value, bool) and (value >= 0 if zero_ok else value > 0)
+    ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value) \
+        and (value >= 0 if zero_ok else value > 0)
     if not ok:
         what = "an integer" if integer else "a number"
         raise UserError(f"{name} must be {what} {'>= 0' if zero_ok else '> 0'}, got {value!r}")
@@ -34,15 +36,23 @@ def check_settings(plan: Plan) -> None:
         _positive("blas_threshold", plan.blas_threshold, integer=True, zero_ok=True)
     if not plan.nqs or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in plan.nqs):
         raise UserError(f"nq values must be positive integers, got {plan.nqs}")
+    if not plan.query_sets:
+        raise UserError("no query set to sweep (queries is empty)")
+    if not plan.builds:
+        raise UserError("nothing to sweep: no index, or no device given")
+    if not isinstance(plan.save_neighbors, bool):
+        raise UserError(f"save_neighbors must be true or false, got {plan.save_neighbors!r}")
     if bad := sorted({bp.device for bp in plan.builds} - set(DEVICES)):
         raise UserError(f"unknown device(s) {', '.join(map(str, bad))} (use {', '.join(DEVICES)})")
     for bp in plan.builds:
+        if not bp.searches or not bp.reranks:
+            raise UserError(f"{bp.index}: no search setting or re-rank depth to measure")
         for rerank in bp.reranks:
             _positive("rerank", rerank, integer=True, zero_ok=True)
 
 
 def check_dataset(plan: Plan, info: dict) -> None:
-    """The plan against its dataset: query sets, k, nq, metric, a float parent for re-rank."""
+    """The plan against its dataset: query sets, k, nq, metric, index parameters, a float parent for re-rank."""
     if plan.k > info["n"]:
         raise UserError(f"k={plan.k} must be between 1 and the base size n={info['n']}")
     for name in plan.query_sets:
@@ -55,6 +65,9 @@ def check_dataset(plan: Plan, info: dict) -> None:
             raise UserError(f"nq={max(plan.nqs)} exceeds the {n_queries} queries of query set {name!r}: "
                             "its batches would repeat queries (cache-warm); use a larger query set")
     _check_metric(plan, info)
+    for bp in plan.builds:  # a plan made in Python gets the checks the command line's gets
+        for search in bp.searches:
+            check_point(bp.index, bp.build, search, info["n"], info["d"])
 
 
 def _check_metric(plan: Plan, info: dict) -> None:

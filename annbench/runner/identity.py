@@ -1,4 +1,5 @@
-"""What a point's numbers depend on besides its settings: the machine, and the libraries that ran it.
+"""What a point's numbers depend on besides its settings: the machine, the libraries that ran it,
+and the OpenMP/BLAS variables they ran under.
 
 Both are stored as data in every record (as asv does), and their short hash is
 part of the record's key: a point measured after a faiss upgrade, or on
@@ -21,6 +22,10 @@ from functools import lru_cache
 from typing import Iterable
 
 ALWAYS = ("numpy", "annbench")  # every point goes through the runner and numpy
+# variables that change how OpenMP and BLAS threads run (spin-waiting, binding, kernels); the thread
+# counts annbench sets itself from --threads are keyed as threads
+RUNTIME_PREFIXES = ("OMP_", "GOMP_", "KMP_", "OPENBLAS_", "MKL_", "BLIS_", "GOTO")
+SET_BY_ANNBENCH = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _cpu_model() -> str:
@@ -85,11 +90,18 @@ def versions(libraries: Iterable[str]) -> dict[str, str]:
     return {name: _distribution(name) for name in names}
 
 
+def runtime(environ: dict | None = None) -> dict[str, str]:
+    """The OpenMP and BLAS variables the workers run under (``OMP_WAIT_POLICY=PASSIVE`` changes
+    small-batch timings several times over), but the thread counts annbench sets itself."""
+    environ = os.environ if environ is None else environ
+    return {k: v for k, v in sorted(environ.items()) if k.startswith(RUNTIME_PREFIXES) and k not in SET_BY_ANNBENCH}
+
+
 def short_hash(obj) -> str:
     blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:12]
 
 
-def env_id(machine_facts: dict, library_versions: dict) -> str:
-    """The key of a point's environment: same machine facts and same library versions, same id."""
-    return short_hash({"machine": machine_facts, "versions": library_versions})
+def env_id(machine_facts: dict, library_versions: dict, runtime_vars: dict | None = None) -> str:
+    """The key of a point's environment: same machine facts, library versions and runtime variables, same id."""
+    return short_hash({"machine": machine_facts, "versions": library_versions, "runtime": runtime_vars or {}})

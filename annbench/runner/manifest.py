@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import psutil
 
-from annbench.runner.identity import versions
+from annbench.runner.identity import runtime, versions
 
 
 def build_manifest(run_id: str, argv: list[str], plan, machine: dict, index_versions: dict[str, dict]) -> dict:
@@ -21,6 +21,7 @@ def build_manifest(run_id: str, argv: list[str], plan, machine: dict, index_vers
         "command": " ".join(argv),
         "machine": {**machine, "memory_bytes": psutil.virtual_memory().total, "platform": platform.platform()},
         "versions": {**versions(["faiss"]), **everything},
+        "runtime": runtime(),
         "threads": plan.threads,
         "timing": plan.timing.key(),
         "blas_threshold": plan.blas_threshold if plan.blas_threshold is not None else "default (BLAS from 20 queries)",

@@ -8,6 +8,7 @@ every few milliseconds instead (a short peak between samples can be missed).
 
 from __future__ import annotations
 
+import ctypes
 import threading
 from pathlib import Path
 
@@ -19,6 +20,15 @@ SAMPLE_S = 0.005
 
 def rss() -> int:
     return psutil.Process().memory_info().rss
+
+
+def release_free_memory() -> None:
+    """Hand the C heap's free pages back to the system (glibc keeps large freed blocks, which would
+    count in the next stretch's resident size); a no-op elsewhere."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _hwm() -> int | None:
@@ -56,10 +66,12 @@ class PeakRSS:
         while not self._stop.wait(SAMPLE_S):
             self._max = max(self._max, proc.memory_info().rss)
 
-    def reset(self) -> None:
+    def reset(self) -> int:
+        """Start a stretch; returns the resident size it starts from."""
         if self.exact:
             _reset_hwm()
         self._max = rss()
+        return self._max
 
     def peak(self) -> int:
         if self.exact:

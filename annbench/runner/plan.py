@@ -55,9 +55,8 @@ def grid(values: dict[str, list]) -> list[dict]:
     return [dict(zip(names, combo)) for combo in itertools.product(*(values[n] for n in names))]
 
 
-def expand_index(index: str, build: dict[str, list], search: dict[str, list], devices: list[str],
-                 nb: int, d: int, reranks: list[int] | None = None) -> list[BuildPoint]:
-    """Cross the given values with the backend's defaults; check names and combinations."""
+def check_point(index: str, build: dict, search: dict, nb: int, d: int) -> None:
+    """One build and search setting of ``index``: known names, a combination the backend accepts."""
     cls = registry.get(index)
     for given, declared, kind in ((build, cls.build_params, "build"), (search, cls.search_params, "search")):
         unknown = set(given) - set(declared)
@@ -67,9 +66,20 @@ def expand_index(index: str, build: dict[str, list], search: dict[str, list], de
         if unknown:
             known = ", ".join(declared) or "none"
             raise UserError(f"unknown {kind} parameter(s) for {index}: {', '.join(sorted(unknown))} (known: {known})")
+    cls.check_params(build, search, nb, d)
+
+
+def expand_index(index: str, build: dict[str, list], search: dict[str, list], devices: list[str],
+                 nb: int, d: int, reranks: list[int] | None = None) -> list[BuildPoint]:
+    """Cross the given values with the backend's defaults; check names and combinations."""
+    cls = registry.get(index)
+    for kind, given in (("build", build), ("search", search)):
+        if empty := sorted(name for name, values in given.items() if not values):
+            raise UserError(f"{index}: no values given for {kind} parameter(s) {', '.join(empty)}")
+    check_point(index, {n: v[0] for n, v in build.items()}, {n: v[0] for n, v in search.items()}, nb, d)
     builds = grid({name: build.get(name, [default]) for name, default in cls.build_params.items()})
     searches = grid({name: search.get(name, [default]) for name, default in cls.search_params.items()})
     for b in builds:
         for s in searches:
-            cls.check_params(b, s, nb, d)
+            check_point(index, b, s, nb, d)
     return [BuildPoint(index, b, searches, device, list(reranks or [0])) for device in devices for b in builds]

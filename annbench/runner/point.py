@@ -20,11 +20,13 @@ class Point:
     rounds: list[Round] = field(default_factory=list)
     ndis: float | None = 0.0         # None once a round ran on an index without a distance counter
     peak_rss: int = 0
+    rss_growth: int = 0              # the most a round raised the resident size above where it started
     quality: dict = field(default_factory=dict)
 
-    def add_round(self, rnd: Round, before: dict, after: dict, peak_rss: int) -> None:
+    def add_round(self, rnd: Round, before: dict, after: dict, start_rss: int, peak_rss: int) -> None:
         self.rounds.append(rnd)
         self.peak_rss = max(self.peak_rss, peak_rss)
+        self.rss_growth = max(self.rss_growth, peak_rss - start_rss)
         if self.ndis is None or "ndis" not in after:
             self.ndis = None
         else:
@@ -34,6 +36,7 @@ class Point:
         searched = sum(r.searched for r in self.rounds)
         return {**summarize(self.rounds), **self.extra, **self.quality,
                 "queries_searched": searched, "peak_rss_search_bytes": self.peak_rss,
+                "search_rss_growth_bytes": self.rss_growth,
                 "ndis_per_query": None if self.ndis is None else self.ndis / max(1, searched)}
 
 

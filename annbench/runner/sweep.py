@@ -58,12 +58,14 @@ def _forget_failures(store: ResultStore, all_keys: list[list[dict]]) -> int:
 
 
 class Identity:
-    """Per backend: the environment of its points (machine + the versions of its libraries) and
+    """Per backend: the environment of its points (machine, the versions of its libraries, the
+    OpenMP/BLAS variables) and
     the faiss BLAS threshold it runs under (None for backends that do not run faiss)."""
 
     def __init__(self, plan: Plan, d: int) -> None:
         self.machine = identity.machine()
         self.machine_id = identity.short_hash(self.machine)
+        self.runtime = identity.runtime()
         self.plan, self.d = plan, d
 
     def of(self, index: str) -> tuple[dict, str, int | None]:
@@ -71,8 +73,8 @@ class Identity:
 
         libraries = registry.get(index).libraries
         versions = identity.versions(libraries)
-        facts = {"machine": self.machine, "machine_id": self.machine_id, "versions": versions}
-        return facts, identity.env_id(self.machine, versions), self.blas(libraries)
+        facts = {"machine": self.machine, "machine_id": self.machine_id, "versions": versions, "runtime": self.runtime}
+        return facts, identity.env_id(self.machine, versions, self.runtime), self.blas(libraries)
 
     def blas(self, libraries) -> int | None:
         if "faiss" not in libraries:

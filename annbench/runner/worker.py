@@ -78,6 +78,7 @@ def _quality(p, ds, ids, truths, store, save: bool) -> dict:
 
 def _measure(points: list, index, ds, truths, store, spec: dict, peak, write) -> None:
     """Round r of every point, then round r + 1; a point is written as soon as its last round is done."""
+    from annbench.runner.memory import release_free_memory
     from annbench.runner.point import empty_ids
     from annbench.runner.timing import TimingRule, time_round
 
@@ -90,11 +91,12 @@ def _measure(points: list, index, ds, truths, store, spec: dict, peak, write) ->
                 current = p.key["search"]
             ids = empty_ids(p.order.n, p.key["k"]) if r == 0 else None
             before = index.stats()
-            peak.reset()
+            start = peak.reset()
             rnd = time_round(p.search, p.order, p.key["nq"], p.key["k"], rule, ids)
-            p.add_round(rnd, before, index.stats(), peak.peak())
+            p.add_round(rnd, before, index.stats(), start, peak.peak())
             if ids is not None:
                 p.quality = _quality(p, ds, ids, truths, store, spec.get("save_neighbors", False))
+                release_free_memory()  # recall's buffers must not count in the next point's resident size
             if r == rule.repeats - 1:
                 write(p)
 
@@ -104,7 +106,7 @@ def run(spec: dict) -> None:
     from annbench.data.hdf5io import read_dataset
     from annbench.data.parent import float_truth
     from annbench.results.store import ResultStore
-    from annbench.runner.memory import PeakRSS
+    from annbench.runner.memory import PeakRSS, release_free_memory
     from annbench.runner.point import bytes_per_vector
     from annbench.runner.rerank import RerankSource
 
@@ -118,6 +120,7 @@ def run(spec: dict) -> None:
         rerank.load()  # a missing or changed float parent fails the build point before it is built
     peak = PeakRSS()
     index, build_info = _build(cls, ds, bp, spec["threads"], peak)
+    release_free_memory()  # what the build freed is not the index
     base = {"run_id": spec["run_id"], "dataset_path": spec["dataset"], "metric": ds.metric,
             "dataset_fingerprint": spec["dataset_fingerprint"], "nb": ds.nb, "d": ds.d,
             "point_type": ds.point_type, "vector_bytes": ds.xb.shape[1] * ds.xb.itemsize,
