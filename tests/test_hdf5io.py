@@ -134,3 +134,16 @@ def test_lazy_base_of_packed_bits(tmp_path):
     assert lazy.xb[np.array([], dtype=np.int64)].shape == (0, 8)
     with pytest.raises(TypeError):
         lazy.xb[1, 2]
+
+
+def test_fingerprint_covers_every_query_set(tmp_path, t2i_dataset):
+    from annbench.data.hdf5io import sample_fingerprint
+    from annbench.data.model import Dataset
+
+    text = t2i_dataset.query_sets["text"]
+    other = dataclasses.replace(text, name="image", queries=text.queries[::-1].copy())
+    a = Dataset("a", "angular", t2i_dataset.xb, {"text": text, "image": dataclasses.replace(text, name="image")})
+    b = Dataset("a", "angular", t2i_dataset.xb, {"text": text, "image": other})
+    fa = sample_fingerprint(write_dataset(a, tmp_path / "a.hdf5"))
+    fb = sample_fingerprint(write_dataset(b, tmp_path / "b.hdf5"))
+    assert fa.startswith("fp2-") and fa != fb  # same base, same root queries, another second query set

@@ -202,10 +202,28 @@ def test_report_page_and_files(fixture_report: Path) -> None:
     for text in ("Failed and skipped points (66)", "crashed (SIGSEGV)", "backend exploded",
                  "skipped: flat has no gpu variant", "All results (168 points)", manifest["machine"]["cpu_model"],
                  "faiss BLAS threshold", "rounds per point", "Query explorer", "a photo of a", "cos 0.",
-                 "cores busy", "3 rounds per point", "tie within noise"):
+                 "cores busy", "3 rounds per point"):
         assert text in html, text
     for remote in ('src="http', "src='http", 'href="http', "url(http", "@import", "//cdn"):  # opens offline
         assert remote not in html, remote
+
+
+@pytest.mark.parametrize("tie, text", [(True, "tie within noise"), (False, "beyond the round-to-round spread"),
+                                       (None, "spread unknown (one round)")])
+def test_cards_and_tables_say_when_the_winner_is_within_noise(tie, text) -> None:
+    from annbench.report.cards import pick
+    from annbench.report.recommend import COLUMNS
+    from annbench.report.tables import best_table
+
+    row = {c: None for c in COLUMNS} | {
+        "target": 0.9, "scope": "overall", "reached": True, "index": "ivf_flat", "device": "cpu", "threads": 2,
+        "build_label": "nlist=256", "search_label": "nprobe=16", "recall": 0.93, "qps": 1000.0, "qps_min": 950.0,
+        "qps_max": 1050.0, "cpu_util": 2.0, "bytes_per_vector": 2080.0, "build_s": 1.0, "nq": 10,
+        "runner_up": "hnsw", "runner_up_qps": 990.0, "tie": np.bool_(tie) if tie is not None else None}
+    card = pick(pd.Series(row), 0.9, {"ivf_flat": "#123456"})
+    assert text in card and "950–1,050" in card and "2.0 cores busy" in card and "2,080 B / vector" in card
+    table = best_table(pd.DataFrame([row]), {"ivf_flat": "#123456"})
+    assert ("tie within noise" in table) == (tie is True)
 
 
 def test_report_never_writes_into_results(tmp_path: Path) -> None:

@@ -180,9 +180,12 @@ def _read(f: h5py.File, path: Path, name: str | None, lazy_base: bool) -> Datase
     )
 
 
+FINGERPRINT_VERSION = "fp2"  # fingerprints of another version are not compared
+
+
 def sample_fingerprint(path: str | os.PathLike, rows: int = 256) -> str:
     """A cheap identity of a dataset file's contents: metric, shapes, ``rows`` base rows spread
-    over the file, and the root queries. Two files made with other sizes or seeds differ here."""
+    over the file, and the queries of every query set. Two files made with other sizes or seeds differ here."""
     import hashlib
 
     path = Path(path)
@@ -193,9 +196,15 @@ def sample_fingerprint(path: str | os.PathLike, rows: int = 256) -> str:
         h.update(f"{f.attrs['distance']}:{f.attrs.get('dimension', '')}:{train.shape}:{train.dtype}:"
                  f"{test.shape}:{test.dtype};".encode())
         ids = np.unique(np.linspace(0, max(train.shape[0] - 1, 0), rows).astype(np.int64))
-        for block in (RowReader(train)[ids] if train.shape[0] else np.zeros(0), test[()]):
+        sets = [f[EXT]["query_sets"][name]["test"] for name in _order(f)] \
+            if EXT in f and "query_sets" in f[EXT] else [test]
+        for block in (RowReader(train)[ids] if train.shape[0] else np.zeros(0), *(s[()] for s in sets)):
             h.update(memoryview(np.ascontiguousarray(block)).cast("B"))
-    return h.hexdigest()
+    return f"{FINGERPRINT_VERSION}-{h.hexdigest()}"
+
+
+def same_fingerprint_version(a: str, b: str) -> bool:
+    return a.split("-", 1)[0] == b.split("-", 1)[0] if "-" in a and "-" in b else "-" not in a and "-" not in b
 
 
 def describe(path: str | os.PathLike) -> dict:

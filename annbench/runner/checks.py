@@ -91,6 +91,7 @@ def _check_metric(plan: Plan, info: dict) -> None:
 def check_same_data(results: str, info: dict, fingerprint: str) -> None:
     """Records are keyed by dataset name: refuse to resume onto records of a different dataset
     that carries the same name (say clip-synth made again at another n or seed), which would pass as done."""
+    from annbench.data.hdf5io import same_fingerprint_version
     from annbench.results.store import ResultStore
 
     if not os.path.isdir(os.path.join(results, "records")):
@@ -102,7 +103,8 @@ def check_same_data(results: str, info: dict, fingerprint: str) -> None:
             raise UserError(f"{results} holds results for a dataset {info['name']!r} of n={rec.get('nb')} "
                             f"d={rec.get('d')}, but this one has n={info['n']} d={info['d']}: "
                             f"give another --results, or rename the dataset")
-        if rec.get("dataset_fingerprint") and rec["dataset_fingerprint"] != fingerprint:
+        stored = rec.get("dataset_fingerprint") or ""
+        if stored and same_fingerprint_version(stored, fingerprint) and stored != fingerprint:
             raise UserError(f"{results} holds results for another dataset named {info['name']!r} (same size, "
                             f"other vectors): give another --results, or rename the dataset")
         return
