@@ -132,3 +132,14 @@ def test_environments_split_by_machine_and_by_conflicting_versions():
     machines = pd.concat([one, pd.DataFrame([_env_row("m2", {"faiss": "faiss-cpu==1.15.1", "numpy": "n2"}, "flat")])],
                          ignore_index=True)
     assert {label: len(rows) for label, rows in split(machines)} == {"m1": 2, "m2": 1}
+
+
+def test_environments_are_only_combinations_some_point_was_measured_in():
+    t1, t2 = {"rule": "r", "repeats": 3, "min_time_s": 0.2}, {"rule": "r", "repeats": 3, "min_time_s": 0.5}
+    rows = pd.DataFrame([
+        {"machine_label": "m", "versions": {"faiss": "f"}, "timing": t1, "blas_threshold": 2560, "index": "flat-a"},
+        {"machine_label": "m", "versions": {"faiss": "f"}, "timing": t2, "blas_threshold": 10**9, "index": "flat-b"},
+        {"machine_label": "m", "versions": {"hnswlib": "h"}, "timing": t1, "blas_threshold": None, "index": "hnswlib"}])
+    groups = {label: sorted(part["index"]) for label, part in split(rows)}
+    assert sorted(groups.values()) == [["flat-a", "hnswlib"], ["flat-b"]]
+    assert all("faiss BLAS threshold" in label and "timing" in label for label in groups)

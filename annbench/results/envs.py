@@ -73,8 +73,9 @@ def _groups(part: pd.DataFrame, machine: str) -> list[tuple[str, str, pd.DataFra
     for choice in itertools.product(*(sorted(seen[name]) for name in conflicting)):
         chosen = dict(zip(conflicting, choice))
         keep = [all(f.get(name, value) == value for name, value in chosen.items()) for f in rows_facets]
-        uses = [any(name in f for name in chosen) for f, k in zip(rows_facets, keep) if k]
-        if any(uses):  # a group of points none of which has the facet is part of every other group
+        members = [f for f, k in zip(rows_facets, keep) if k]
+        # a combination is an environment only if each of its values is some point's own value
+        if all(any(f.get(name) == value for f in members) for name, value in chosen.items()):
             groups.append((machine, ", ".join(choice), part[keep]))
     return groups
 

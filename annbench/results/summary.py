@@ -38,11 +38,11 @@ def setting(build_label: str, search_label: str) -> str:
     return " ".join(p for p in (build_label, search_label) if p and p != "-") or "default settings"
 
 
-def verdict(row: pd.Series) -> str:
+def verdict(row: pd.Series, budget: Budget = Budget()) -> str:
     """``ivf_flat (12,345 QPS, nlist=256 nprobe=16); runner-up hnsw 11,900 QPS: tie within noise``."""
     text = f"{row['index']} ({row['qps']:,.0f} QPS, {setting(row['build_label'], row['search_label'])})"
     if not isinstance(row.get("runner_up_index"), str):
-        return text + "; no other index reaches it"
+        return text + "; no other index reaches it" + (" within the budget" if budget.describe() else "")
     margin = {True: "tie within noise (their round ranges overlap)", False: "ahead beyond the round-to-round spread",
               None: "spread unknown (one round)"}[tie_state(row["tie"])]
     return text + f"; runner-up {row['runner_up_index']} {row['runner_up_qps']:,.0f} QPS: {margin}"
@@ -65,7 +65,7 @@ def _group_tables(rows: pd.DataFrame, targets, recall: str, budget: Budget, show
         for t in targets:
             w = winners[t]
             hit = w[(w[GROUP] == pd.Series(group, index=GROUP)).all(axis=1)] if len(w) else w
-            lines.append(f"  fastest at recall >= {t}: " + (verdict(hit.iloc[0]) if len(hit) else "none reached it"
+            lines.append(f"  fastest at recall >= {t}: " + (verdict(hit.iloc[0], budget) if len(hit) else "none reached it"
                                                             + (" within the budget" if budget.describe() else "")))
     return lines
 
