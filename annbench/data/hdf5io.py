@@ -4,8 +4,10 @@ Root: ``train`` (nb x d), ``test`` (nq x d), ``neighbors`` (nq x K), ``distances
 (nq x K); attrs ``distance``, ``dimension``, ``point_type``. ann-benchmarks'
 reader sees exactly that. annbench's CLIP extension lives in a group that such
 readers ignore: ``annbench/query_sets/<name>/{test,neighbors,distances}`` (attr
-``modality``, optional ``labels``) and ``annbench/base_labels``. The first query
-set is the root ``test`` (hard links, stored once).
+``modality``, optional ``labels``, optional ``pairs``: the base id of each
+query's true match, -1 for none, with attr ``task`` "paired" or
+"classification") and ``annbench/base_labels``. The first query set is the root
+``test`` (hard links, stored once).
 """
 
 from __future__ import annotations
@@ -67,6 +69,8 @@ def _query_sets(f: h5py.File) -> dict[str, QuerySet]:
                 distances=g["distances"][()].astype(np.float32),
                 modality=str(g.attrs.get("modality", "unknown")),
                 labels=_strings(g["labels"]) if "labels" in g else None,
+                pairs=g["pairs"][()].astype(np.int64) if "pairs" in g else None,
+                task=str(g.attrs.get("task", "paired")),
             )
         return sets
     empty = np.zeros((f["test"].shape[0], 0))
@@ -260,6 +264,9 @@ class DatasetWriter:
                 g.create_dataset(key, data=arr)
         if qs.labels is not None:
             g.create_dataset("labels", data=np.array(qs.labels, dtype=object), dtype=_STR)
+        if qs.pairs is not None:
+            g.create_dataset("pairs", data=np.asarray(qs.pairs, dtype=np.int64))
+            g.attrs["task"] = qs.task
         self.order.append(qs.name)
         self.ext.attrs["query_set_order"] = np.array(self.order, dtype=object)
 

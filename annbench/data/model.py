@@ -20,6 +20,10 @@ class QuerySet:
     distances: np.ndarray
     modality: str = "unknown"
     labels: list[str] | None = None
+    # The base id of each query's true match, -1 where it has none: the paired image of a caption
+    # (task "paired"), or the class-name prompt of a labelled image (task "classification").
+    pairs: np.ndarray | None = None
+    task: str = "paired"
 
     @property
     def nq(self) -> int:
