@@ -164,7 +164,11 @@ def test_chart_series_golden(sections, colors) -> None:
 def test_explorer_golden(sections, colors) -> None:
     views = {s.anchor: explore(s.rows, RECALL, colors) for s in sections}
     for view in views.values():
-        assert view["note"] is None and len(view["queries"]) == 3
+        assert view["note"] is None and 3 < len(view["queries"]) <= 8
+        roles = [q["role"] for q in view["queries"]]
+        assert roles[:3] == ["hardest", "typical", "easiest"] and set(roles[3:]) == {"by difficulty"}
+        lids = [q["difficulty"]["lid"] for q in view["queries"] if q["role"] == "by difficulty"]
+        assert lids == sorted(lids) and all(q["difficulty"]["lid"] > 0 for q in view["queries"])
         for q in view["queries"]:
             assert len(q["exact"]) == view["k"] == 10
             for col, setting in zip(q["found"], view["settings"]):
@@ -191,7 +195,9 @@ def _tree_digest(root: Path, times: bool = True) -> dict[str, str]:
 def test_report_page_and_files(fixture_report: Path) -> None:
     html = fixture_report.read_text()
     charts = json.loads(html.split('<script id="chart-data" type="application/json">')[1].split("</script>")[0])
-    assert len(charts) == 21
+    assert len(charts) == 25
+    assert {c for c in charts if "difficulty" in c} == {f"tiny-clip-{q}-difficulty-{m}" for q in ("text", "image")
+                                                        for m in ("lid", "ood")}
     for cid in charts:  # every chart also exists as an image file beside the page
         assert (fixture_report.parent / f"{cid}.png").stat().st_size > 5000
         assert f'data-chart="{cid}"' in html
@@ -202,7 +208,7 @@ def test_report_page_and_files(fixture_report: Path) -> None:
     for text in ("Failed and skipped points (66)", "crashed (SIGSEGV)", "backend exploded",
                  "skipped: flat has no gpu variant", "All results (168 points)", manifest["machine"]["cpu_model"],
                  "faiss BLAS threshold", "rounds per point", "Query explorer", "a photo of a", "cos 0.",
-                 "cores busy", "3 rounds per point"):
+                 "cores busy", "3 rounds per point", "query difficulty (medians)", "sort queries by"):
         assert text in html, text
     for remote in ('src="http', "src='http", 'href="http', "url(http", "@import", "//cdn"):  # opens offline
         assert remote not in html, remote

@@ -242,3 +242,19 @@ def test_hostile_strings_stay_text_in_the_browser(tmp_path: Path, browser: Brows
     assert browser.js("document.querySelectorAll('script').length") == 3
     assert browser.js("window.__pwned === undefined")
     assert browser.problems() == []
+
+
+def test_explorer_queries_sort_by_difficulty(report: Path, browser: Browser) -> None:
+    browser.open(report)
+    order = browser.js("""(() => {
+        const box = document.querySelector('.explorer-queries'), select = box.querySelector('select');
+        const read = () => Array.from(box.querySelectorAll('details.query')).map(d => Number(d.dataset.lid));
+        const before = read();
+        select.value = 'lid'; select.dispatchEvent(new Event('change'));
+        const byLid = read();
+        select.value = 'order'; select.dispatchEvent(new Event('change'));
+        return {before: before, byLid: byLid, back: read()};
+    })()""")
+    assert len(order["byLid"]) > 3 and order["byLid"] == sorted(order["byLid"], reverse=True)  # hardest first
+    assert order["back"] == order["before"] and order["before"] != order["byLid"]
+    assert browser.problems() == []

@@ -17,6 +17,7 @@ from typing import Sequence
 from annbench.atomic import remove_stale, temp_prefix
 from annbench.errors import UserError
 from annbench.report.charts import FORMATS, write_chart
+from annbench.report import difficulty
 from annbench.report.explorer import explore
 from annbench.report.load import load
 from annbench.report.page import GENERATOR, Page, render_page
@@ -74,6 +75,9 @@ def build_report(results: Sequence[str | os.PathLike], out: str | os.PathLike, r
                 image_ext=image_format)
     searched, cache = tuple(Path(d) for d in dataset_dirs), {}
     page.explorers = {s.anchor: explore(s.rows, recall_col, colors, searched, cache=cache) for s in sections}
+    for sec in sections:  # needs the dataset files, as the explorer does
+        sec.charts += difficulty.charts(sec.rows, recall_col, colors, searched, cache, sec.anchor)
+        sec.difficulty = difficulty.section_medians(sec.rows, searched, cache)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(out.parent)  # what a report build killed with kill -9 left behind
     tmp = Path(tempfile.mkdtemp(prefix=f"{temp_prefix(out)}tmp-", dir=out.parent))

@@ -58,7 +58,8 @@ def pick(row: pd.Series, target: float, colors: dict[str, str]) -> str:
             f'<p class="figures"><b>{esc(fmt.qps(row["qps"]))}</b> QPS'
             + (f' <span class="muted">({esc(spread)})</span>' if spread else "")
             + f' · {esc(fmt.threads(row["cpu_util"]))} cores busy · {esc(size)} · {esc(fmt.seconds(row["build_s"]))} build</p>'
-            f'<p class="muted">recall {esc(fmt.recall(row["recall"]))}; {_noise(row)}</p>')
+            f'<p class="muted">recall {esc(fmt.recall(row["recall"]))}; {_noise(row)}</p>'
+            + (f'<p class="quality">{esc(row["quality"])}</p>' if isinstance(row.get("quality"), str) else ""))
 
 
 def _group_title(device: str, threads, several: bool) -> str:

@@ -36,11 +36,31 @@ def _query(query: dict, view: dict) -> str:
     for rank, exact in enumerate(query["exact"]):
         cells = "".join(_cell(col[rank], view["metric"]) if rank < len(col) else "<td></td>" for col in query["found"])
         rows.append(f'<tr><td class="rank">{rank + 1}</td>{_cell(exact, view["metric"])}{cells}</tr>')
+    hard = query.get("difficulty") or {}
     caption = (f'<span class="role">{esc(query["role"])}</span> query #{query["qid"]}: '
-               f'<q>{esc(query["label"])}</q>')
+               f'<q>{esc(query["label"])}</q>' + _difficulty(hard))
     table = f'<div class="scroll"><table class="explorer"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table></div>'
+    data = {f"data_{m}": "" if hard.get(m) is None else str(hard[m]) for m in SORTS}
     return tag("details", f"<summary>{caption}</summary>{table}", class_="query",
-               open="" if query["role"] == "hardest" else None)
+               open="" if query["role"] == "hardest" else None, **data)
+
+
+SORTS = {"misses": "misses (all indexes)", "lid": "local intrinsic dimensionality", "rc": "relative contrast",
+         "ood": "out-of-distribution"}
+
+
+def _difficulty(hard: dict) -> str:
+    parts = [f"{m.upper()} {hard[m]:.3g}" for m in ("lid", "rc", "ood") if hard.get(m) is not None]
+    if "misses" in hard:
+        parts.append(f"{hard['misses']} missed")
+    return tag("span", esc(" · ".join(parts)), class_="difficulty") if parts else ""
+
+
+def _sorter() -> str:
+    options = "".join(f'<option value="{m}">{esc(label)}</option>' for m, label in
+                      [("order", "the order above"), *SORTS.items()])
+    return (f'<label class="explorer-sort">sort queries by <select aria-label="sort queries">{options}</select>'
+            '</label> <span class="muted">(hardest first)</span>')
 
 
 def explorer_html(view: dict) -> str:
@@ -49,5 +69,9 @@ def explorer_html(view: dict) -> str:
         return tag("p", "Query explorer: " + esc(view["note"]) + ".", class_="muted")
     intro = ("Each index at its setting closest to recall 0.9. "
              '<span class="legend-mark miss">✗</span> not in the exact top-k, '
-             '<span class="legend-mark tie">≈</span> tie with the k-th exact neighbour.')
-    return f'<p class="muted">{intro}</p>' + "".join(_query(q, view) for q in view["queries"])
+             '<span class="legend-mark tie">≈</span> tie with the k-th exact neighbour. '
+             "Difficulty: LID (local intrinsic dimensionality: higher is harder), RC (relative contrast: "
+             "nearer 1 is harder), OOD (nearest-neighbour distance over the base's own: above 1 lies outside "
+             "the base's distribution).")
+    body = "".join(_query(q, view) for q in view["queries"])
+    return f'<p class="muted">{intro}</p>' + tag("div", _sorter() + body, class_="explorer-queries")

@@ -25,11 +25,14 @@ NUMERIC = (
     "batch_p50_ms_min", "batch_p50_ms_max", "batches_timed", "queries_timed",
     "train_s", "add_s", "build_s", "index_bytes", "memory_bytes", "peak_rss_build_bytes", "peak_rss_search_bytes", "search_rss_growth_bytes",
     "ndis_per_query", "blas_threshold", "nq", "k", "nb", "d", "n_queries", "threads", "rerank",
-    "bytes_per_vector", "rerank_bytes_per_vector", "vector_bytes",
+    "bytes_per_vector", "rerank_bytes_per_vector", "vector_bytes", "n_paired",
+    "paired_r1", "paired_r5", "paired_r10", "paired_r1_exact", "paired_r5_exact", "paired_r10_exact",
+    "zero_shot_top1", "zero_shot_top5", "zero_shot_top1_exact", "zero_shot_top5_exact",
 )
 TEXT = ("dataset", "query_set", "modality", "metric", "index", "device", "status", "reason",
         "neighbors_file", "dataset_path", "run_id", "id", "build_label", "search_label", "results_dir",
-        "point_type", "parent_dataset", "machine_label", "versions_label", "env", "machine_id", "spread")
+        "point_type", "parent_dataset", "machine_label", "versions_label", "env", "machine_id", "spread", "task",
+        "per_query_recall_file")
 
 
 @dataclass

@@ -82,6 +82,15 @@ def _provenance(rows: pd.DataFrame) -> str:
     return tag("p", esc(" · ".join(parts)), class_="muted provenance") if parts else ""
 
 
+def _difficulty(sec: Section) -> str:
+    d = sec.difficulty
+    if not d:
+        return ""
+    text = (f"query difficulty (medians): local intrinsic dimensionality {d['lid']:.3g} · relative contrast "
+            f"{d['rc']:.3g} · out-of-distribution {d['ood']:.3g} (nearest-neighbour distance over the base's own)")
+    return tag("p", esc(text), class_="muted")
+
+
 def _section(page: Page, sec: Section) -> str:
     nqs = sec.nqs
     tables = tag("h3", f"Fastest setting per recall target (nq={nqs[0]:,})") + best_table(sec.best[nqs[0]], page.colors)
@@ -90,7 +99,8 @@ def _section(page: Page, sec: Section) -> str:
                       + best_table(sec.best[nqs[1]], page.colors), class_="more")
     explorer = tag("h3", "Query explorer") + explorer_html(page.explorers.get(sec.anchor, {"note": "not computed"}))
     charts = tag("div", "".join(_figure(c, page.image_ext) for c in sec.charts), class_="charts")
-    return tag("section", tag("h2", esc(sec.title)) + _facts(sec.rows) + charts + tables + explorer, id=sec.anchor)
+    return tag("section", tag("h2", esc(sec.title)) + _facts(sec.rows) + _difficulty(sec) + charts + tables + explorer,
+               id=sec.anchor)
 
 
 def _recommendation(page: Page) -> str:

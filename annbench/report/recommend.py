@@ -11,13 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from annbench.quality import quality_text
 from annbench.results.select import best, best_recall
 
 TARGETS = (0.8, 0.9, 0.95, 0.99)
 MB = 1 << 20
 COLUMNS = ("target", "scope", "reached", "index", "device", "threads", "build_label", "search_label",
            "recall", "qps", "qps_min", "qps_max", "cpu_util", "batch_p50_ms", "index_mb", "bytes_per_vector",
-           "memory_mb", "build_s", "nq", "id", "runner_up", "runner_up_qps", "tie")
+           "memory_mb", "build_s", "nq", "id", "runner_up", "runner_up_qps", "tie", "quality")
 
 
 def series_name(index: str, device: str) -> str:
@@ -44,6 +45,7 @@ def _row(target: float, scope: str, best_row: pd.Series | None, reached_recall: 
         "bytes_per_vector": _num(r.get("bytes_per_vector")), "memory_mb": _num(r["memory_bytes"], MB),
         "build_s": _num(r["build_s"]), "nq": int(r["nq"]), "id": r["id"],
         "runner_up": r.get("runner_up_index"), "runner_up_qps": _num(r.get("runner_up_qps")), "tie": r.get("tie"),
+        "quality": quality_text(r),
     }
 
 

@@ -27,6 +27,7 @@ class Section:
     best: dict[int, pd.DataFrame] = field(default_factory=dict)  # nq -> best per target
     environment: str = ""      # "" when the results hold one environment
     threads: int | None = None  # None when the results hold one thread count
+    difficulty: dict | None = None  # medians of the query set's difficulty measures, where known
 
     @property
     def title(self) -> str:

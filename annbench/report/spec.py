@@ -16,6 +16,7 @@ import re
 
 import pandas as pd
 
+from annbench.quality import quality_text
 from annbench.report import fmt
 from annbench.report.recommend import series_name
 from annbench.results.schema import PERCENTILE_MIN_BATCHES
@@ -95,6 +96,7 @@ def point_info(row: pd.Series, recall_col: str) -> list[list[str]]:
                                                                                     "peak_rss_search_bytes"))),
         ("RSS growth while searching", fmt.megabytes(row.get("search_rss_growth_bytes"))),
         ("distances / query", fmt.number(row["ndis_per_query"])),
+        ("retrieval quality", quality_text(row) or "–"),
         ("run", row["run_id"] or "–"),
     ]
     return [[name, str(value)] for name, value in pairs if value not in ("–", "– / –", "–/–/–")]

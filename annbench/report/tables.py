@@ -36,7 +36,9 @@ def best_table(best: pd.DataFrame, colors: dict[str, str]) -> str:
             spread = fmt.qps_range(r["qps_min"], r["qps_max"])
             tie = ' <span class="tie">tie within noise</span>' if r["scope"] == "overall" and tie_state(r["tie"]) else ""
             cells = "".join(f"<td>{c}</td>" for c in (
-                who + f"<code>{esc(_setting(r['build_label'], r['search_label']))}</code>", esc(fmt.recall(r["recall"])),
+                who + f"<code>{esc(_setting(r['build_label'], r['search_label']))}</code>"
+                + (f'<br><small class="quality">{esc(r["quality"])}</small>' if isinstance(r.get("quality"), str) else ""),
+                esc(fmt.recall(r["recall"])),
                 esc(fmt.qps(r["qps"])) + (f' <span class="muted">({esc(spread)})</span>' if spread else "") + tie,
                 esc(fmt.threads(r["cpu_util"])), esc(fmt.ms(r["batch_p50_ms"])), esc(fmt.per_vector(r["bytes_per_vector"])),
                 esc(fmt.megabytes(r["index_mb"] * fmt.MB if _known(r["index_mb"]) else None)),

@@ -41,8 +41,13 @@ size       bytes_per_vector (index_bytes / nb: codes, lists, graph links),
            rerank_bytes_per_vector (float vectors a re-rank keeps beside the codes)
 work       ndis_per_query (distance computations per query searched, every stage counted;
            None where the library keeps no counter)
+task       for query sets with a true match per query (annbench.quality): task ("paired" or
+           "classification"), n_paired, paired_r1/_r5/_r10 (R@k of the paired item through the
+           index) and paired_r1_exact/... (through exact search), or zero_shot_top1/_top5 and
+           zero_shot_top1_exact/_top5_exact (zero-shot accuracy)
 audit      neighbors_file: path, relative to the results directory, of the returned
-           ids (n_queries x k int64 .npy) when the sweep ran with --save-neighbors
+           ids (n_queries x k int64 .npy) when the sweep ran with --save-neighbors;
+           per_query_recall_file: the tie-aware recall of each query (float32 .npy)
 """
 
 from __future__ import annotations

@@ -50,10 +50,16 @@ class ResultStore:
         return rid
 
     def write_neighbors(self, key: dict, I: np.ndarray) -> str:
-        rel = f"neighbors/{point_id(key)}.npy"
+        return self._write_array(f"neighbors/{point_id(key)}.npy", I.astype(np.int64))
+
+    def write_per_query(self, key: dict, name: str, values: np.ndarray) -> str:
+        """One value per query of a point (``recall``), beside its returned ids."""
+        return self._write_array(f"neighbors/{point_id(key)}-{name}.npy", values.astype(np.float32))
+
+    def _write_array(self, rel: str, values: np.ndarray) -> str:
         with atomic_path(self.root / rel) as tmp:
             with open(tmp, "wb") as fh:
-                np.save(fh, I.astype(np.int64))
+                np.save(fh, values)
         return rel
 
     def write_manifest(self, run_id: str, manifest: dict) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from annbench.quality import quality_text
 from annbench.results.crossover import apart, crossover, describe
 from annbench.results.envs import runtime_label, timing_label
 from annbench.results.float_truth import FLOAT_TRUTH, bytes_label, float_truth_rows
@@ -67,6 +68,25 @@ def _group_tables(rows: pd.DataFrame, targets, recall: str, budget: Budget, show
             hit = w[(w[GROUP] == pd.Series(group, index=GROUP)).all(axis=1)] if len(w) else w
             lines.append(f"  fastest at recall >= {t}: " + (verdict(hit.iloc[0], budget) if len(hit) else "none reached it"
                                                             + (" within the budget" if budget.describe() else "")))
+        lines += _quality_lines(part, group, targets[0], per_index[targets[0]], tops)
+    return lines
+
+
+def _quality_lines(part: pd.DataFrame, group: tuple, target: float, chosen: pd.DataFrame, tops: pd.DataFrame
+                   ) -> list[str]:
+    """What users feel (paired R@k, zero-shot accuracy) through each index at its setting for the first
+    target (else its most accurate setting), against exact search."""
+    if "task" not in part or part["task"].isna().all():
+        return []
+    lines = [f"  retrieval quality through each index (its setting at recall >= {target}, else its best recall):"]
+    for name in sorted(part["index"].unique()):
+        for pool in (chosen, tops):
+            row = pool[(pool[GROUP] == pd.Series(group, index=GROUP)).all(axis=1) & (pool["index"] == name)] \
+                if len(pool) else pool
+            if len(row):
+                text = quality_text(row.iloc[0])
+                lines.append(f"    {name}: {text}" if text else f"    {name}: -")
+                break
     return lines
 
 

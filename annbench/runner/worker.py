@@ -65,14 +65,18 @@ def _points(spec: dict, ds, index, rerank, store) -> list:
 
 
 def _quality(p, ds, ids, truths, store, save: bool) -> dict:
-    from annbench.metrics import all_recalls, float_recalls
+    from annbench.metrics import all_recalls, float_recalls, recall_ties
+    from annbench.quality import task_quality
 
     qs, k = ds.query_set(p.key["query_set"]), p.key["k"]
     out = {"modality": qs.modality, "n_queries": qs.nq}
     out.update(all_recalls(ds.xb, qs.queries, ids, qs.neighbors, qs.distances, k, ds.metric))
     out.update(float_recalls(ids, *truths.get(qs.name, (None, None)), k))
+    out.update(task_quality(ids, qs.neighbors, qs.pairs, qs.task))
     if save:
         out["neighbors_file"] = store.write_neighbors(p.key, ids)
+        per_query = recall_ties(ids, qs.neighbors, qs.distances, k)
+        out["per_query_recall_file"] = store.write_per_query(p.key, "recall", per_query)
     return out
 
 

@@ -29,7 +29,25 @@
     rows.forEach(function (r) { body.appendChild(r); });
   }
 
+  /* The query explorer: reorder its queries by a difficulty measure, hardest first. */
+  function sortQueries(box, by) {
+    var items = Array.prototype.slice.call(box.querySelectorAll("details.query"));
+    var key = function (d, name) { var v = d.getAttribute("data-" + name); return v === null || v === "" ? NaN : Number(v); };
+    items.sort(function (a, b) {
+      if (by === "order") return key(a, "pos") - key(b, "pos");
+      var x = key(a, by), y = key(b, by);
+      if (isNaN(x) || isNaN(y)) return isNaN(x) - isNaN(y);
+      return by === "rc" ? x - y : y - x;  // low contrast is hard; high LID, OOD and misses are hard
+    });
+    items.forEach(function (d) { box.appendChild(d); });
+  }
+
   function init() {
+    document.querySelectorAll(".explorer-queries").forEach(function (box) {
+      box.querySelectorAll("details.query").forEach(function (d, i) { d.setAttribute("data-pos", i); });
+      var select = box.querySelector(".explorer-sort select");
+      if (select) select.addEventListener("change", function () { sortQueries(box, select.value); });
+    });
     document.querySelectorAll("table.sortable").forEach(function (table) {
       table.querySelectorAll("thead th").forEach(function (th) {
         th.addEventListener("click", function () { sortBy(table, th); });
