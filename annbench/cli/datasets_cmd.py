@@ -8,7 +8,7 @@ from pathlib import Path
 from annbench.cli.paths import datasets_dir, resolve_dataset
 from annbench.errors import UserError
 
-EXTRA = ("annbench.cli.binarize_cmd",)  # further `datasets` subcommands, each in its own module
+EXTRA = ("annbench.cli.binarize_cmd", "annbench.cli.download_cmd", "annbench.cli.import_cmds")  # further `datasets` subcommands, each in its own module
 
 
 def add_parser(sub) -> None:
@@ -123,7 +123,25 @@ def run_stats(args) -> int:
 
     ds = read_dataset(resolve_dataset(args.dataset, args.dir))
     print(format_stats(dataset_stats(ds)))
+    print(format_difficulty(ds))
     return 0
+
+
+def format_difficulty(ds) -> str:
+    """Median difficulty of each query set (see annbench/groundtruth/difficulty.py)."""
+    import numpy as np
+
+    from annbench.groundtruth.difficulty import MEASURES, base_nn_distance, query_difficulty
+
+    base_nn = base_nn_distance(ds.xb, ds.metric)
+    lines = ["", "query difficulty, medians over the queries (from the exact truth and seeded base samples):"]
+    for name, qs in ds.query_sets.items():
+        if not qs.gt_depth:
+            continue
+        found = query_difficulty(ds.xb, qs.queries, qs.distances, ds.metric, base_nn)
+        cells = [f"{MEASURES[m]} {np.nanmedian(v):.3g}" for m, v in found.items() if np.isfinite(v).any()]
+        lines.append(f"  {name} ({qs.modality}): " + "; ".join(cells))
+    return "\n".join(lines)
 
 
 def run_list(args) -> int:

@@ -40,7 +40,8 @@ def open_h5(path: str | os.PathLike) -> h5py.File:
         raise UserError(f"not an HDF5 file: {path}") from None
 
 
-def _require(f: h5py.File, path: Path) -> None:
+def require_layout(f: h5py.File, path: Path) -> None:
+    """An ann-benchmarks file: ``train``, ``test`` and the ``distance`` attribute, else a one-line error."""
     for key in ("train", "test"):
         if key not in f:
             raise UserError(f"{path}: missing '{key}' (not an ann-benchmarks dataset)")
@@ -162,7 +163,7 @@ def read_dataset(path: str | os.PathLike, name: str | None = None, lazy_base: bo
 
 
 def _read(f: h5py.File, path: Path, name: str | None, lazy_base: bool) -> Dataset:
-    _require(f, path)
+    require_layout(f, path)
     metric = str(f.attrs["distance"])
     point_type = "bit" if metric in BINARY_METRICS else str(f.attrs.get("point_type", "float"))
     dimension = int(f.attrs.get("dimension", f["train"].shape[-1]))
@@ -195,7 +196,7 @@ def sample_fingerprint(path: str | os.PathLike, rows: int = 256) -> str:
     path = Path(path)
     h = hashlib.blake2b(digest_size=16)
     with open_h5(path) as f:
-        _require(f, path)
+        require_layout(f, path)
         train, test = f["train"], f["test"]
         h.update(f"{f.attrs['distance']}:{f.attrs.get('dimension', '')}:{train.shape}:{train.dtype}:"
                  f"{test.shape}:{test.dtype};".encode())
@@ -215,7 +216,7 @@ def describe(path: str | os.PathLike) -> dict:
     """Shape and metadata without loading the vectors (for ``datasets list``)."""
     path = Path(path)
     with open_h5(path) as f:
-        _require(f, path)
+        require_layout(f, path)
         sets = {}
         if EXT in f and "query_sets" in f[EXT]:
             for name in _order(f):
