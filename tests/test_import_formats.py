@@ -129,6 +129,24 @@ def test_clip_retrieval_folder(tmp_path, clip_folder, clip_arrays):
     _sweep(out, tmp_path / "res")
 
 
+def test_clip_retrieval_with_a_text_base_pairs_images_with_their_captions(tmp_path, clip_folder, clip_arrays):
+    """Image-to-text: the base holds the captions; held-out images find their own caption at ``pairs``."""
+    root, images, texts = clip_folder
+    out = tmp_path / "ds" / "captions.hdf5"
+    r = run_cli("datasets", "import-clip-retrieval", str(root), "--name", "captions", "--queries", "40",
+                "--seed", "3", "--base", "text", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    ds = read_dataset(out)
+    image, text = ds.query_sets["image"], ds.query_sets["text"]
+    assert ds.base_modality == "text" and list(ds.query_sets) == ["text", "image"] and ds.nb == 960
+    assert image.task == "paired" and (image.pairs >= 0).all() and text.pairs is None
+    base_rows = _source_rows(ds.xb, texts)
+    assert np.array_equal(base_rows[image.pairs], _source_rows(image.queries, images))  # each image's caption
+    assert ds.base_labels == [clip_arrays["captions"][i] for i in base_rows]
+    for qs in (text, image):
+        _assert_truth(ds.xb, qs, "angular")
+
+
 def test_clip_retrieval_max_n_and_float32_shards(tmp_path, clip_arrays):
     images = _unit(clip_arrays["images"].astype(np.float64)).astype(np.float32)
     root = _write_clip_folder(tmp_path / "c32", images, images, clip_arrays["captions"], dtype=np.float32)

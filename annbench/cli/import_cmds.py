@@ -34,6 +34,8 @@ def add_parser(dsub) -> None:
     c.add_argument("--name", required=True)
     c.add_argument("--queries", type=int, default=1000,
                    help="held-out captions (their images stay in the base) and held-out images (taken out), each")
+    c.add_argument("--base", choices=("image", "text"), default="image",
+                   help="what the base holds: images (text-to-image search, the default) or captions (image-to-text)")
     _common(c, seed_help="seed of the held-out captions and images")
     c.set_defaults(func=run_clip_retrieval)
 
@@ -96,7 +98,8 @@ def run_clip_retrieval(args) -> int:
     from annbench.data.formats.clip_retrieval import open_clip_retrieval
 
     out = _out(args, args.name)
-    source = open_clip_retrieval(args.folder, queries=args.queries, seed=args.seed, max_n=args.max_n)
+    source = open_clip_retrieval(args.folder, queries=args.queries, seed=args.seed, max_n=args.max_n,
+                                 base=args.base)
     return _write(source, args, out)
 
 

@@ -7,10 +7,13 @@ Layout (what ``clip-retrieval inference`` writes and LAION publishes)::
     DIR/metadata/metadata_N.parquet  caption, url, ... one row per image
 
 Shards are taken in N order (``img_emb_2`` before ``img_emb_10``). The dataset
-made from them is angular with an image base: ``queries`` held-out captions
-(query set ``text``) whose paired images stay in the base, so each caption's
-pair (its base id) can be found; and ``queries`` held-out images (query set
-``image``) taken out of the base. Captions label the base and both query sets.
+made from them is angular with an image base (the default): ``queries``
+held-out captions (query set ``text``) whose paired images stay in the base, so
+each caption's pair (its base id) can be found; and ``queries`` held-out images
+(query set ``image``) taken out of the base. With a text base (``base="text"``,
+image-to-text search) the roles swap: held-out images (query set ``image``)
+whose captions stay in the base as their pairs, and held-out captions (query
+set ``text``) taken out. Captions label the base and both query sets.
 
 Memory: shards are read through short-lived memory maps (:mod:`.mapped`), a
 chunk of ``rows`` vectors and a parquet batch of captions at a time, so the
@@ -139,10 +142,11 @@ def _spans(shards: list[Shard], n: int, rows: int) -> Iterator[tuple[Shard, int,
             yield shard, a, min(stop, a + rows)
 
 
-def _base_chunks(shards: list[Shard], n: int, held: np.ndarray, rows: int) -> Iterator[tuple[str, np.ndarray]]:
+def _base_chunks(shards: list[Shard], n: int, held: np.ndarray, side: str, rows: int
+                 ) -> Iterator[tuple[str, np.ndarray]]:
     for shard, a, b in _spans(shards, n, rows):
-        raw = read_rows(shard.img, a, b, dtype=None)
-        what = f"{shard.img_name}[{a}:{b}]"
+        raw = read_rows(shard.img if side == "img" else shard.text, a, b, dtype=None)
+        what = f"{shard.img_name if side == 'img' else shard.img_name.replace('img', 'text')}[{a}:{b}]"
         _check_raw(raw, what)
         keep = _kept(held, shard.start + a, shard.start + b)
         yield what, np.asarray(raw[keep] if keep is not None else raw, dtype=np.float32)
@@ -202,7 +206,7 @@ def _take(shards: list[Shard], ids: np.ndarray, side: str) -> np.ndarray:
 
 
 def split(n: int, queries: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``(held-out image rows, held-out caption rows)``: disjoint, sorted, seeded."""
+    """``(rows held out of the base, rows queried by their pair's other side)``: disjoint, sorted, seeded."""
     if queries < 1:
         raise UserError(f"--queries must be >= 1, got {queries}")
     if 2 * queries >= n:
@@ -213,27 +217,33 @@ def split(n: int, queries: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def open_clip_retrieval(folder: str | Path, *, queries: int = 1000, seed: int = 0, max_n: int | None = None,
-                        rows: int = 65536) -> Source:
-    """A :class:`Source` of the first ``max_n`` pairs of ``folder`` (all when None)."""
+                        rows: int = 65536, base: str = "image") -> Source:
+    """A :class:`Source` of the first ``max_n`` pairs of ``folder`` (all when None), its base the images
+    (``base="image"``) or the captions (``base="text"``)."""
+    if base not in ("image", "text"):
+        raise UserError(f"--base must be image or text, got {base!r}")
     shards, d = scan(folder)
     total = sum(s.rows for s in shards)
     if max_n is not None and max_n < 1:
         raise UserError(f"--max-n must be >= 1, got {max_n}")
     n = total if max_n is None else min(max_n, total)
-    held, texts = split(n, queries, seed)
-    held_ids = np.sort(np.r_[texts, held])
+    held, paired = split(n, queries, seed)
+    held_ids = np.sort(np.r_[paired, held])
     caption_of = dict(zip(held_ids.tolist(), _captions_at(shards, n, held_ids, rows)))
-    text_set = QueryInput("text", _take(shards, texts, "text"), "text", [caption_of[i] for i in texts.tolist()],
-                          pairs=texts - np.searchsorted(held, texts), task="paired")
-    image_set = QueryInput("image", _take(shards, held, "img"), "image", [caption_of[i] for i in held.tolist()])
+    base_side, other_side = ("img", "text") if base == "image" else ("text", "img")
+    other = "text" if base == "image" else "image"
+    cross = QueryInput(other, _take(shards, paired, other_side), other, [caption_of[i] for i in paired.tolist()],
+                       pairs=paired - np.searchsorted(held, paired), task="paired")
+    same = QueryInput(base, _take(shards, held, base_side), base, [caption_of[i] for i in held.tolist()])
+    kind = "images" if base == "image" else "captions"
     return Source(
         kind=KIND, metric="angular", n=n - len(held), d=d,
-        chunks=partial(_base_chunks, shards, n, held),
-        queries=[text_set, image_set],
+        chunks=partial(_base_chunks, shards, n, held, base_side),
+        queries=[cross, same] if base == "image" else [same, cross],
         labels=partial(_base_labels, shards, n, held),
-        base_modality="image",
+        base_modality=base,
         attrs={"source_format": KIND, "source_path": str(Path(folder).resolve()), "source_rows": n,
                "holdout_seed": seed},
-        notes=[f"{len(held)} images held out as queries (not in the base); the {len(texts)} captions' "
-               f"images stay in the base as their pairs"],
+        notes=[f"{len(held)} {kind} held out as queries (not in the base); the {len(paired)} {other} queries' "
+               f"pairs stay in the base"],
     )
