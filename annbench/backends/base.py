@@ -20,6 +20,7 @@ class Index(Protocol):
     build_params: ClassVar[dict[str, Any]]   # rebuilt per value, with defaults: {"nlist": 1024}
     search_params: ClassVar[dict[str, Any]]  # set on a built index, with defaults: {"nprobe": 1}
     libraries: ClassVar[tuple[str, ...]]     # import names that build and search: ("faiss",); versioned in results
+    adds_in_chunks: ClassVar[bool]           # add() may be called chunk by chunk (False: the whole base, once)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None: ...
 
@@ -29,7 +30,7 @@ class Index(Protocol):
         vectors of dimension ``d`` (bits for binary codes): nprobe > nlist, m not dividing d."""
 
     def train(self, xt: np.ndarray) -> None: ...   # a no-op where the index needs no training
-    def add(self, xb: np.ndarray) -> None: ...
+    def add(self, xb: np.ndarray) -> None: ...     # called once per chunk of the base, in order
     def set_search_params(self, **params: Any) -> None: ...
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
 

@@ -25,6 +25,7 @@ class BinJaccardFlat:
     build_params: ClassVar[dict[str, Any]] = {}
     search_params: ClassVar[dict[str, Any]] = {}
     libraries: ClassVar[tuple[str, ...]] = ("numpy",)
+    adds_in_chunks: ClassVar[bool] = False  # a numpy array grown by each add: whole, as the codes are small
     keep: ClassVar[Filter | None] = None   # the filters of binary_substructure set one
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:

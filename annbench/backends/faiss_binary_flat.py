@@ -23,6 +23,7 @@ class BinFlat:
     build_params: ClassVar[dict[str, Any]] = {}
     search_params: ClassVar[dict[str, Any]] = {}
     libraries: ClassVar[tuple[str, ...]] = ("faiss",)
+    adds_in_chunks: ClassVar[bool] = True
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)

@@ -24,6 +24,7 @@ class BinHNSW:
     build_params: ClassVar[dict[str, Any]] = {"M": 32, "ef_construction": 200}
     search_params: ClassVar[dict[str, Any]] = {"ef": 64}
     libraries: ClassVar[tuple[str, ...]] = ("faiss",)
+    adds_in_chunks: ClassVar[bool] = True
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)

@@ -39,6 +39,7 @@ class Factory:
     build_params: ClassVar[dict[str, Any]] = {"factory": "IVF1024,Flat"}
     search_params: ClassVar[dict[str, Any]] = {"params": ""}
     libraries: ClassVar[tuple[str, ...]] = ("faiss",)
+    adds_in_chunks: ClassVar[bool] = True
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)

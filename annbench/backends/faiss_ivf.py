@@ -44,6 +44,7 @@ class _IVF:
     build_params: ClassVar[dict[str, Any]] = {"nlist": 1024}
     search_params: ClassVar[dict[str, Any]] = {"nprobe": 1}
     libraries: ClassVar[tuple[str, ...]] = ("faiss",)
+    adds_in_chunks: ClassVar[bool] = True
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)

@@ -36,6 +36,7 @@ class IVFPQ:
     build_params: ClassVar[dict[str, Any]] = {"nlist": 1024, "m": 64, "nbits": 8, "k_factor": 0}
     search_params: ClassVar[dict[str, Any]] = {"nprobe": 1}
     libraries: ClassVar[tuple[str, ...]] = ("faiss",)
+    adds_in_chunks: ClassVar[bool] = True
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         cls = type(self)

@@ -26,6 +26,7 @@ class _USearchBits:
     build_params: ClassVar[dict[str, Any]] = {"connectivity": 16, "expansion_add": 128}
     search_params: ClassVar[dict[str, Any]] = {"expansion_search": 64}
     libraries: ClassVar[tuple[str, ...]] = ("usearch",)
+    adds_in_chunks: ClassVar[bool] = True
     library_metric: ClassVar[str]
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:

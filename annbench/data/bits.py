@@ -89,9 +89,11 @@ def distance_matrix(xq: np.ndarray, xb: np.ndarray, metric: str) -> np.ndarray:
 
 
 def distances_of(xb: np.ndarray, xq: np.ndarray, I: np.ndarray, metric: str) -> np.ndarray:
-    """Distances of the returned ids (nq x k, float64); -1 gives +inf."""
+    """Distances of the returned ids (nq x k, float64); -1 gives +inf. ``xb`` may be read lazily
+    (a RowReader): only the returned rows are gathered."""
     ok = I >= 0
-    vecs = _words(np.ascontiguousarray(xb))[np.where(ok, I, 0)]          # (nq, k, words)
+    rows = np.ascontiguousarray(xb[np.where(ok, I, 0).ravel()])
+    vecs = _words(rows).reshape(*I.shape, -1)                                # (nq, k, words)
     q = _words(np.ascontiguousarray(xq))[:, None, :]
     inter = np.bitwise_count(vecs & q).sum(axis=2, dtype=np.int64)
     union = np.bitwise_count(q).sum(axis=2, dtype=np.int64) + np.bitwise_count(vecs).sum(axis=2, dtype=np.int64) - inter
