@@ -15,7 +15,7 @@ BENCH_DATASET = $(if $(filter $(BENCH_DEFAULT_CONFIG),$(BENCH_CONFIG)),--dataset
 RESULTS ?= results/bench$(SIZE_TAG)
 REPORT ?= reports/bench$(SIZE_TAG)
 
-.PHONY: all install install-gpu test bench bench-binary bench-overhead bench-groundtruth bench-blas bench-import browser clean
+.PHONY: all install install-gpu test bench bench-binary bench-overhead bench-groundtruth bench-blas bench-import bench-memory browser clean
 
 all: test
 
@@ -78,6 +78,10 @@ bench-groundtruth: $(STAMP)
 
 bench-blas: $(STAMP)
 	$(PY) -m annbench.bench.blas_threshold
+
+# make bench-memory: a sweep at 1M vectors (clip-synth made once), peak RSS of build and search vs the index
+bench-memory: $(STAMP)
+	$(PY) -m annbench.bench.sweep_memory
 
 # make bench-import: generate a 1M x 512 clip-retrieval folder (float16 shards) and import it: vectors/s, peak RSS
 bench-import: $(STAMP)

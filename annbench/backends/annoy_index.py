@@ -28,6 +28,7 @@ class Annoy:
     search_params: ClassVar[dict[str, Any]] = {"search_k": -1}  # -1: annoy's default, n_trees * k
     libraries: ClassVar[tuple[str, ...]] = ("annoy",)
     adds_in_chunks: ClassVar[bool] = False  # annoy adds its items and builds the forest in one call
+    trains: ClassVar[bool] = False  # no training: train() gets no rows
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)

@@ -21,6 +21,7 @@ class Index(Protocol):
     search_params: ClassVar[dict[str, Any]]  # set on a built index, with defaults: {"nprobe": 1}
     libraries: ClassVar[tuple[str, ...]]     # import names that build and search: ("faiss",); versioned in results
     adds_in_chunks: ClassVar[bool]           # add() may be called chunk by chunk (False: the whole base, once)
+    trains: ClassVar[bool]                   # train() needs vectors (False: it gets an empty array)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None: ...
 

@@ -24,6 +24,7 @@ class BinFlat:
     search_params: ClassVar[dict[str, Any]] = {}
     libraries: ClassVar[tuple[str, ...]] = ("faiss",)
     adds_in_chunks: ClassVar[bool] = True
+    trains: ClassVar[bool] = False  # no training: train() gets no rows
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)

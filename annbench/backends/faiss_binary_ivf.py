@@ -26,6 +26,7 @@ class BinIVF:
     search_params: ClassVar[dict[str, Any]] = {"nprobe": 1}
     libraries: ClassVar[tuple[str, ...]] = ("faiss",)
     adds_in_chunks: ClassVar[bool] = True
+    trains: ClassVar[bool] = True  # train() fits on a sample of the base
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)

@@ -40,6 +40,7 @@ class Factory:
     search_params: ClassVar[dict[str, Any]] = {"params": ""}
     libraries: ClassVar[tuple[str, ...]] = ("faiss",)
     adds_in_chunks: ClassVar[bool] = True
+    trains: ClassVar[bool] = True  # train() fits on a sample of the base
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)

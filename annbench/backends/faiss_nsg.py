@@ -36,6 +36,7 @@ class NSG:
     search_params: ClassVar[dict[str, Any]] = {"search_L": 64}
     libraries: ClassVar[tuple[str, ...]] = ("faiss",)
     adds_in_chunks: ClassVar[bool] = False  # faiss's NSG builds its whole graph in one call
+    trains: ClassVar[bool] = False  # no training: train() gets no rows
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         cls = type(self)

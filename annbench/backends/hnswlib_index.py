@@ -26,6 +26,7 @@ class HnswLib:
     search_params: ClassVar[dict[str, Any]] = {"ef": 64}
     libraries: ClassVar[tuple[str, ...]] = ("hnswlib",)
     adds_in_chunks: ClassVar[bool] = True
+    trains: ClassVar[bool] = False  # no training: train() gets no rows
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)

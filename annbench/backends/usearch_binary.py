@@ -27,6 +27,7 @@ class _USearchBits:
     search_params: ClassVar[dict[str, Any]] = {"expansion_search": 64}
     libraries: ClassVar[tuple[str, ...]] = ("usearch",)
     adds_in_chunks: ClassVar[bool] = True
+    trains: ClassVar[bool] = False  # no training: train() gets no rows
     library_metric: ClassVar[str]
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:

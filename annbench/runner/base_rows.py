@@ -7,7 +7,8 @@ keeps at most 256 points per centroid, so nlist up to 4,096 trains on what it
 would have sampled anyway) and one chunk of ``ADD_CHUNK`` rows (512 MiB at d = 512). Libraries
 that must see the whole base in one call (annoy adds its items and builds the
 forest at once; faiss's NSG builds its graph in one call) get it whole: their
-backends say so (``adds_in_chunks = False``).
+backends say so (``adds_in_chunks = False``). Backends that train nothing
+(``trains = False``) get no training rows at all.
 """
 
 from __future__ import annotations

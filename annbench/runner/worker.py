@@ -30,13 +30,15 @@ def _configure(spec: dict) -> None:
 def _build(cls, ds, bp: dict, threads: int, peak) -> tuple[object, dict]:
     """Train on the training rows, add the base chunk by chunk as read from the file; only the calls
     into the library are timed (reading the file is not)."""
+    import numpy as np
+
     from annbench.runner.base_rows import chunks, training_rows
     from annbench.runner.memory import release_free_memory, rss
 
     index = cls(ds.d, ds.metric, bp["device"], threads, **bp["build"])
     rss0 = rss()
     peak.reset()
-    xt = training_rows(ds.xb)
+    xt = training_rows(ds.xb) if cls.trains else np.zeros((0, ds.xb.shape[1]), dtype=ds.xb.dtype)
     t0 = time.perf_counter()
     index.train(xt)
     train_s = time.perf_counter() - t0

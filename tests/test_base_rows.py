@@ -1,0 +1,47 @@
+"""Builds read the base in chunks and train on a sample: same index as one whole add, bounded memory."""
+
+import numpy as np
+import pytest
+
+from annbench.backends import registry
+from annbench.data.hdf5io import read_dataset
+from annbench.runner import base_rows, worker
+from annbench.runner.memory import PeakRSS
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    monkeypatch.setattr(base_rows, "ADD_CHUNK", 128)
+    monkeypatch.setattr(base_rows, "TRAIN_ROWS", 300)
+
+
+def test_every_backend_says_how_it_takes_the_base():
+    for name in registry.names():
+        cls = registry.get(name)
+        assert isinstance(cls.adds_in_chunks, bool) and isinstance(cls.trains, bool), name
+
+
+def test_chunks_cover_the_base_in_order(small_chunks, t2i_file):
+    ds = read_dataset(t2i_file, lazy_base=True)
+    parts = list(base_rows.chunks(ds.xb, whole=False))
+    assert [len(p) for p in parts] == [128] * 7 + [104]
+    assert np.array_equal(np.vstack(parts), read_dataset(t2i_file).xb)
+    assert len(list(base_rows.chunks(ds.xb, whole=True))) == 1
+    sample = base_rows.training_rows(ds.xb)
+    assert sample.shape == (300, 512) and np.array_equal(sample, base_rows.training_rows(ds.xb))  # seeded
+
+
+@pytest.mark.parametrize("index, build, search", [("flat", {}, {}), ("ivf_flat", {"nlist": 8}, {"nprobe": 3}),
+                                                  ("annoy", {"n_trees": 4}, {"search_k": 400})])
+def test_a_chunked_build_searches_like_one_whole_add(small_chunks, t2i_file, index, build, search):
+    lazy, whole = read_dataset(t2i_file, lazy_base=True), read_dataset(t2i_file)
+    cls = registry.get(index)
+    built, info = worker._build(cls, lazy, {"build": build, "device": "cpu"}, 1, PeakRSS())
+    ref = cls(whole.d, whole.metric, "cpu", 1, **build)
+    ref.train(base_rows.training_rows(whole.xb) if cls.trains else whole.xb[:0])
+    ref.add(whole.xb)
+    for idx in (built, ref):
+        idx.set_search_params(**search)
+    xq = whole.query_sets["text"].queries[:50]
+    assert np.array_equal(built.search(xq, 10)[1], ref.search(xq, 10)[1])
+    assert info["add_s"] > 0 and info["build_s"] == info["train_s"] + info["add_s"]
