@@ -12,7 +12,7 @@ key        dataset, query_set, index, build (dict), search (dict), rerank (the r
 
 Other fields (``None`` where not measured):
 
-provenance schema, id, run_id, time, dataset_path, dataset_fingerprint
+provenance schema, id, run_id, time, node (the host that ran the point), dataset_path, dataset_fingerprint
            (hdf5io.sample_fingerprint), machine (cpu_model, cores, arch, gpus),
            machine_id (hash of machine), versions (distribution==version of python,
            numpy, annbench and the backend's libraries), runtime (the OMP_*, GOMP_*,

@@ -12,7 +12,7 @@ import psutil
 
 from annbench.results.store import ResultStore
 from annbench.runner import checks, identity
-from annbench.runner.isolate import run_isolated
+from annbench.runner.executor import Executor, Job, LocalExecutor
 from annbench.runner.lock import results_lock
 from annbench.runner.manifest import build_manifest
 from annbench.runner.plan import BuildPoint, Plan
@@ -88,8 +88,10 @@ class Identity:
         return default_threshold(self.d, faiss.__version__)
 
 
-def run_plan(plan: Plan, results: str, argv: list[str] | None = None) -> dict:
-    """Execute ``plan``; returns counts of points by outcome. Bad plans raise UserError, writing nothing."""
+def run_plan(plan: Plan, results: str, argv: list[str] | None = None, executor: Executor | None = None) -> dict:
+    """Execute ``plan``; returns counts of points by outcome. Bad plans raise UserError, writing nothing.
+
+    ``executor``: where the build points run (default: one at a time in a child process here)."""
     from annbench.data.hdf5io import describe, sample_fingerprint
 
     checks.check_settings(plan)
@@ -100,10 +102,10 @@ def run_plan(plan: Plan, results: str, argv: list[str] | None = None) -> dict:
     if not plan.memory_limit_bytes:
         plan.memory_limit_bytes = int(0.8 * psutil.virtual_memory().total)
     with results_lock(results):
-        return _run(plan, results, argv or sys.argv, info, fingerprint)
+        return _run(plan, results, argv or sys.argv, info, fingerprint, executor)
 
 
-def _run(plan: Plan, results: str, argv: list[str], info: dict, fingerprint: str) -> dict:
+def _run(plan: Plan, results: str, argv: list[str], info: dict, fingerprint: str, executor: Executor | None) -> dict:
     store = ResultStore(results)
     store.remove_stale_temporaries()
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
@@ -119,6 +121,7 @@ def _run(plan: Plan, results: str, argv: list[str], info: dict, fingerprint: str
           f"{plan.timing.repeats} round(s) each -> {results}", file=sys.stderr)
     progress = Progress(sum(map(len, all_keys)), done_before)
     counts = {"measured": 0, "resumed": done_before, "failed": 0, "skipped": 0, "retried": retried}
+    jobs = []
     for bp, keys, (facts, _, blas) in zip(plan.builds, all_keys, per_build):
         missing = [k for k in keys if not store.has(k)]
         if not missing:
@@ -131,23 +134,27 @@ def _run(plan: Plan, results: str, argv: list[str], info: dict, fingerprint: str
             counts["skipped"] += len(missing)
             progress.update(progress.done + len(missing), label)
             continue
-        base_done = progress.done - (len(keys) - len(missing))
         spec = {"dataset": plan.dataset, "dataset_name": plan.dataset_name, "results": str(results),
                 "dataset_fingerprint": fingerprint, "run_id": run_id, "threads": plan.threads,
                 "timing": plan.timing.key(), "save_neighbors": plan.save_neighbors, "blas_threshold": blas,
                 "identity": facts, "build_point": {"index": bp.index, "build": bp.build, "device": bp.device},
                 "keys": missing}
+        jobs.append(Job(label, spec, keys, missing, extra))
 
-        def poll(keys=keys, base=base_done, label=label):
-            progress.update(base + sum(store.has(k) for k in keys), label)
+    start, stored = progress.done, {}
 
-        reason = run_isolated(spec, plan.timeout_s, plan.memory_limit_bytes, _child_env(plan.threads), poll)
-        measured = sum(store.has(k) for k in missing)
+    def poll(job: Job) -> None:
+        stored[id(job)] = sum(store.has(k) for k in job.missing)
+        progress.update(start + sum(stored.values()), job.label)
+
+    executor = executor or LocalExecutor(plan.timeout_s, plan.memory_limit_bytes, _child_env(plan.threads))
+    for job, reason in executor.run(jobs, store, poll):
+        measured = sum(store.has(k) for k in job.missing)
         counts["measured"] += measured
         if reason:
-            _write_status(store, plan, missing, extra, "failed", reason)
-            counts["failed"] += len(missing) - measured
-            print(f"\nannbench: {label} failed: {reason}", file=sys.stderr)
-        poll()
+            _write_status(store, plan, job.missing, {**job.extra, "node": job.spec.get("node")}, "failed", reason)
+            counts["failed"] += len(job.missing) - measured
+            print(f"\nannbench: {job.label} failed: {reason}", file=sys.stderr)
+        poll(job)
     progress.close()
     return counts
