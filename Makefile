@@ -15,7 +15,7 @@ BENCH_DATASET = $(if $(filter $(BENCH_DEFAULT_CONFIG),$(BENCH_CONFIG)),--dataset
 RESULTS ?= results/bench$(SIZE_TAG)
 REPORT ?= reports/bench$(SIZE_TAG)
 
-.PHONY: all install install-gpu test bench bench-binary bench-overhead bench-groundtruth bench-blas bench-import bench-memory browser clean
+.PHONY: all install install-gpu test bench bench-binary bench-overhead bench-groundtruth bench-blas bench-import bench-memory bench-scale browser clean
 
 all: test
 
@@ -78,6 +78,16 @@ bench-groundtruth: $(STAMP)
 
 bench-blas: $(STAMP)
 	$(PY) -m annbench.bench.blas_threshold
+
+# make bench-scale: annbench scale on clip-synth at 1M (made once), sizes 30k..1M, annbench/configs/scale.yaml
+SCALE_SIZES ?= 30000,100000,300000,1000000
+datasets/clip-synth-n1000000.hdf5: | $(STAMP)
+	$(PY) -m annbench datasets make clip-synth --n 1000000 --name clip-synth-n1000000
+
+bench-scale: $(STAMP) datasets/clip-synth-n1000000.hdf5
+	$(PY) -m annbench scale --dataset clip-synth-n1000000 --n $(SCALE_SIZES) --config annbench/configs/scale.yaml --results results/scale
+	$(PY) -m annbench summary --results results/scale --targets 0.9,0.95
+	$(PY) -m annbench report --results results/scale --out reports/scale
 
 # make bench-memory: a sweep at 1M vectors (clip-synth made once), peak RSS of build and search vs the index
 bench-memory: $(STAMP)

@@ -9,7 +9,7 @@ import sys
 
 from annbench.errors import UserError
 
-SUBCOMMANDS = ("datasets", "sweep", "results", "summary", "report", "indexes")
+SUBCOMMANDS = ("datasets", "sweep", "scale", "results", "summary", "report", "indexes")
 
 
 

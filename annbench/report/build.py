@@ -18,6 +18,7 @@ from annbench.atomic import remove_stale, temp_prefix
 from annbench.errors import UserError
 from annbench.report.charts import FORMATS, write_chart
 from annbench.report import difficulty
+from annbench.report.by_size import size_blocks
 from annbench.report.explorer import explore
 from annbench.report.load import load
 from annbench.report.page import GENERATOR, Page, render_page
@@ -75,6 +76,7 @@ def build_report(results: Sequence[str | os.PathLike], out: str | os.PathLike, r
                 image_ext=image_format)
     searched, cache = tuple(Path(d) for d in dataset_dirs), {}
     page.explorers = {s.anchor: explore(s.rows, recall_col, colors, searched, cache=cache) for s in sections}
+    page.sizes = size_blocks(data.ok, recall_col, colors) if len(data.records) else []
     for sec in sections:  # needs the dataset files, as the explorer does
         sec.charts += difficulty.charts(sec.rows, recall_col, colors, searched, cache, sec.anchor)
         sec.difficulty = difficulty.section_medians(sec.rows, searched, cache)
@@ -82,7 +84,7 @@ def build_report(results: Sequence[str | os.PathLike], out: str | os.PathLike, r
     remove_stale(out.parent)  # what a report build killed with kill -9 left behind
     tmp = Path(tempfile.mkdtemp(prefix=f"{temp_prefix(out)}tmp-", dir=out.parent))
     try:
-        for chart in [c for s in sections for c in s.charts] + page.comparisons:
+        for chart in [c for s in sections for c in s.charts] + page.comparisons + [c for b in page.sizes for c in b.charts]:
             write_chart(chart, tmp, image_format)
         (tmp / "index.html").write_text(render_page(page), encoding="utf-8")
         tmp.chmod(0o755)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from annbench.quality import quality_text
+from annbench.results.by_size import FAMILY, best_by_size, crossovers, describe_crossover
 from annbench.results.crossover import apart, crossover, describe
 from annbench.results.envs import runtime_label, timing_label
 from annbench.results.float_truth import FLOAT_TRUTH, bytes_label, float_truth_rows
@@ -146,6 +147,31 @@ def _provenance(rows: pd.DataFrame) -> list[str]:
             f"{runtime_label(first.get('runtime'))}; {timing_label(first.get('timing'))}"]
 
 
+def _scale_lines(df: pd.DataFrame, targets, recall: str) -> list[str]:
+    """Datasets swept at several n (``annbench scale``): per index, the best QPS at each n, and crossovers."""
+    lines: list[str] = []
+    for t in targets:
+        table = best_by_size(df, t, recall)
+        if table.empty:
+            continue
+        if not lines:
+            lines.append("\n== The answer as a function of n (nested prefixes of one base; best QPS per index at "
+                         "each n, the summary's rule) ==")
+        nqs = sorted(table["nq"].unique())
+        for key, part in table[table["nq"].isin({nqs[0], nqs[-1]})].groupby(FAMILY, sort=True, dropna=False):
+            env, family, query_set, k, threads, device, nq = key
+            wide = part.pivot_table(index="n", columns="index", values="qps", aggfunc="first").sort_index()
+            lines.append(f"\n{family} / {query_set} queries / {device} / nq={int(nq)} / k={int(k)} / "
+                         f"{int(threads)} threads: best QPS at recall >= {t}" + (f"   [{env}]" if env else ""))
+            width = max(10, *(len(c) for c in wide.columns))
+            lines.append(f"  {'n':>12}" + "".join(f" {c:>{width}}" for c in wide.columns))
+            for n, row in wide.iterrows():
+                lines.append(f"  {n:>12,}" + "".join(f" {'-' if pd.isna(v) else f'{v:,.0f}':>{width}}" for v in row))
+        lines += [f"  {describe_crossover(c)} ({c['query_set']}, nq={int(c['nq'])}, recall >= {t})"
+                  for c in crossovers(table)]
+    return lines
+
+
 def _crossover_lines(df: pd.DataFrame, recall: str) -> list[str]:
     """Where CPU and GPU measured the same setting: from which nq the GPU is faster."""
     table = crossover(df, recall)
@@ -176,6 +202,7 @@ def format_summary(df: pd.DataFrame, targets=TARGETS, recall: str = DEFAULT_RECA
     if not binary.empty:
         lines.append("\n== Binary codes judged by the float truth of their parent dataset, beside its float indexes ==")
         lines += _tables(binary, targets, FLOAT_TRUTH, budget, ": float (cosine) truth")
+    lines += _scale_lines(rows, targets, recall)
     lines += _crossover_lines(rows, recall)
     failed = df[df["status"] != "ok"] if "status" in df else df.iloc[0:0]
     if not failed.empty:

@@ -141,7 +141,8 @@ def run(spec: dict) -> None:
     base = {"run_id": spec["run_id"], "dataset_path": spec["dataset"], "metric": ds.metric,
             "dataset_fingerprint": spec["dataset_fingerprint"], "nb": ds.nb, "d": ds.d,
             "point_type": ds.point_type, "vector_bytes": ds.xb.shape[1] * np.dtype(ds.xb.dtype).itemsize,
-            "parent_dataset": ds.attrs.get("parent_name"), "node": spec.get("node"), **spec["identity"], **build_info,
+            "parent_dataset": ds.attrs.get("parent_name"), "scale_family": ds.attrs.get("scale_family"),
+            "node": spec.get("node"), **spec["identity"], **build_info,
             "bytes_per_vector": bytes_per_vector(build_info["index_bytes"], ds.nb)}
     def write(p) -> None:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
