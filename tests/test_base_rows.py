@@ -45,3 +45,24 @@ def test_a_chunked_build_searches_like_one_whole_add(small_chunks, t2i_file, ind
     xq = whole.query_sets["text"].queries[:50]
     assert np.array_equal(built.search(xq, 10)[1], ref.search(xq, 10)[1])
     assert info["add_s"] > 0 and info["build_s"] == info["train_s"] + info["add_s"]
+
+
+def test_normalising_rows_makes_no_float64_copy_of_them():
+    """Angular rows are normalised as read (a chunk, or a whole training sample): the float64 norms
+    must not come from a float64 copy of the rows (4 GiB for a million rows at d = 512)."""
+    import tracemalloc
+
+    from annbench.data.validate import normalize_rows
+
+    x = np.random.default_rng(0).standard_normal((60_000, 128)).astype(np.float32) * 3
+    tracemalloc.start()
+    try:
+        out = normalize_rows(x, "rows")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.2 * x.nbytes, f"peak {peak / x.nbytes:.2f} x the rows"  # the float32 result and little else
+    expected = (x / np.linalg.norm(x.astype(np.float64), axis=1)[:, None]).astype(np.float32)
+    assert np.array_equal(out, expected)
+    unit = normalize_rows(expected, "unit rows")
+    assert unit is expected  # already unit-norm: returned as is, no copy

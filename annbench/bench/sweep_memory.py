@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg.write_text(CONFIG.format(extra=HNSW if args.hnsw else ""))
         _run("sweep", "--dataset", str(path), "--config", str(cfg), "--results", str(Path(tmp) / "res"))
         df = load_results(Path(tmp) / "res")
-    df = df[df["status"] == "ok"].drop_duplicates("build_label" if "build_label" in df else "index")
+    df = df[df["status"] == "ok"].drop_duplicates(["index", "build_label"] if "build_label" in df else "index")
     base_mb = args.n * 512 * 4 / MB
     print(f"\n{name}: n={args.n:,} d=512, base {base_mb:,.0f} MB as float32; peaks of the sweep's worker process")
     print(f"{'index':10} {'index MB':>9} {'before MB':>10} {'build peak':>11} {'search peak':>12} "
