@@ -34,6 +34,10 @@ def add_parser(sub) -> None:
                    help="measure again the points stored as failed or skipped (a failure is otherwise a result)")
     p.add_argument("--blas-threshold", type=int,
                    help="faiss distance_compute_blas_threshold (default: BLAS from 20 queries a batch)")
+    p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
+                   help="run the build points as tasks of a Ray cluster, one whole node each: ADDRESS as "
+                        "`ray.init` takes it (host:port, auto, ray://...); none: Ray's default (RAY_ADDRESS, "
+                        "else a cluster started here, else a new local one). Needs the `cluster` extra")
     p.set_defaults(func=run)
 
 
@@ -127,11 +131,20 @@ def build_plan(args, extra: list[str]):
     return plan, results
 
 
+def _executor(args, plan):
+    """None (this machine, one build point at a time) unless --ray: Ray is imported only then."""
+    if getattr(args, "ray", None) is None:
+        return None
+    from annbench.runner.ray_executor import RayExecutor
+
+    return RayExecutor(args.ray or None, plan)
+
+
 def run(args) -> int:
     from annbench.runner.sweep import run_plan
 
     plan, results = build_plan(args, getattr(args, "extra", []))
-    counts = run_plan(plan, results)
+    counts = run_plan(plan, results, executor=_executor(args, plan))
     retried = f" ({counts['retried']} earlier failed or skipped, retried)" if counts["retried"] else ""
     print(f"sweep done: {counts['measured']} measured, {counts['resumed']} already stored, "
           f"{counts['failed']} failed, {counts['skipped']} skipped{retried} -> {results}")

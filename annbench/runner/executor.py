@@ -26,6 +26,9 @@ class Job:
 
 
 class Executor(Protocol):
+    def describe(self) -> dict:
+        """Where the points run, for the run manifest (a cluster lists its nodes)."""
+
     def run(self, jobs: list[Job], store, on_poll: Callable[[Job], None]) -> Iterator[tuple[Job, str | None]]:
         """Run ``jobs``; yield each with None when it succeeded, else the reason it failed."""
 
@@ -35,6 +38,9 @@ class LocalExecutor:
 
     def __init__(self, timeout_s: float, memory_limit: int, env: dict) -> None:
         self.timeout_s, self.memory_limit, self.env = timeout_s, memory_limit, env
+
+    def describe(self) -> dict:
+        return {"kind": "local", "node": platform.node()}
 
     def run(self, jobs: list[Job], store, on_poll: Callable[[Job], None]) -> Iterator[tuple[Job, str | None]]:
         node = platform.node()
