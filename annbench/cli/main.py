@@ -9,7 +9,7 @@ import sys
 
 from annbench.errors import UserError
 
-SUBCOMMANDS = ("datasets", "sweep", "scale", "results", "summary", "report", "indexes")
+SUBCOMMANDS = ("datasets", "sweep", "scale", "results", "summary", "report", "indexes", "tune")
 
 
 
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
         args, extra = parser.parse_known_args(argv)
-        if extra and args.command != "sweep":
+        if extra and args.command not in ("sweep", "tune"):  # their index parameters: --NAME v1,v2
             raise UserError(f"unrecognized arguments: {' '.join(extra)}")
         args.extra = extra
         return int(args.func(args) or 0)

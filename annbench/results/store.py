@@ -33,12 +33,17 @@ class ResultStore:
     def has(self, key: dict) -> bool:
         return self.record_path(point_id(key)).exists()
 
-    def status(self, key: dict) -> str | None:
-        """The stored point's status ("ok", "failed", "skipped"), None when absent or unreadable."""
+    def record(self, key: dict) -> dict | None:
+        """The stored point's record, None when absent or unreadable."""
         try:
-            return str(json.loads(self.record_path(point_id(key)).read_text()).get("status", "ok"))
+            return json.loads(self.record_path(point_id(key)).read_text())
         except (OSError, ValueError):
             return None
+
+    def status(self, key: dict) -> str | None:
+        """The stored point's status ("ok", "failed", "skipped"), None when absent or unreadable."""
+        rec = self.record(key)
+        return None if rec is None else str(rec.get("status", "ok"))
 
     def forget(self, key: dict) -> None:
         """Remove a point's record, so that the next sweep measures it again."""
