@@ -36,12 +36,17 @@ def add_parser(sub) -> None:
     mk.add_argument("kind", choices=("clip-synth",))
     mk.add_argument("--n", type=int, default=100_000)
     mk.add_argument("--nq", type=int, default=1000)
-    mk.add_argument("--d", type=int, default=512)
+    mk.add_argument("--d", type=int, help="dimension (default 512; with --like, the dataset's)")
     mk.add_argument("--k", type=int, help="ground-truth depth (default: 100, or n when n < 100)")
     mk.add_argument("--seed", type=int, default=0)
     mk.add_argument("--name", help="dataset name (default: the kind)")
     mk.add_argument("--out")
     mk.add_argument("--force", action="store_true")
+    mk.add_argument("--like", metavar="DATASET",
+                    help="fit the geometry to a sample of this dataset (a name or a path), not the built-in model")
+    mk.add_argument("--sample", type=int,
+                    help="with --like: rows fitted to, sampled from its base and from its other-modality queries "
+                         "(default 10000)")
     mk.set_defaults(func=run_make)
 
     st = dsub.add_parser("stats", help="CLIP geometry statistics of a dataset")
@@ -103,6 +108,7 @@ def run_import(args) -> int:
 
 
 def run_make(args) -> int:
+    from annbench.data.synth_geometry import FIT_D
     from annbench.groundtruth.build_synth import make_clip_synth
 
     for flag in ("n", "nq", "d", "k"):
@@ -111,9 +117,28 @@ def run_make(args) -> int:
     if args.k is not None and args.k > args.n:
         raise UserError(f"--k {args.k} exceeds the base size n={args.n}")
     k = min(100, args.n) if args.k is None else args.k
+    if args.like:
+        return _make_like(args, k)
+    if args.sample is not None:
+        raise UserError("--sample needs --like (the dataset whose rows to fit to)")
     out = _out_path(args, args.name or args.kind)
-    make_clip_synth(out, n=args.n, nq=args.nq, d=args.d, seed=args.seed, k=k, force=args.force)
+    make_clip_synth(out, n=args.n, nq=args.nq, d=args.d or FIT_D, seed=args.seed, k=k, force=args.force)
     print(f"wrote {out}")
+    return 0
+
+
+def _make_like(args, k: int) -> int:
+    from annbench.data.synth_fit import SAMPLE
+    from annbench.data.synth_fitted import read_fitted
+    from annbench.groundtruth.build_synth import make_clip_synth_like
+
+    if args.d is not None:
+        raise UserError("--d cannot be set with --like: the dimension is the --like dataset's")
+    like = resolve_dataset(args.like, args.dir)
+    out = _out_path(args, args.name or f"{args.kind}-like-{Path(like).stem}")
+    sample = SAMPLE if args.sample is None else args.sample
+    make_clip_synth_like(out, like, n=args.n, nq=args.nq, sample=sample, seed=args.seed, k=k, force=args.force)
+    print(f"wrote {out}\n{read_fitted(out).describe()}")
     return 0
 
 

@@ -96,17 +96,22 @@ class SynthModel:
     popularity: dict[str, np.ndarray]  # modality -> (CONCEPTS,) probabilities
 
 
-def _orthonormal_rows(x: np.ndarray) -> np.ndarray:
+def orthonormal_rows(x: np.ndarray) -> np.ndarray:
     """Gram-Schmidt on the rows, in order (row 0 keeps its direction)."""
     q, r = np.linalg.qr(x.T)
     return (q * np.sign(np.diag(r))).T
 
 
+def power_spectrum(d: int, knee: float, decay: float, cutoff: float) -> np.ndarray:
+    """Variance per principal direction ~ (j + knee)^-decay * exp(-j / cutoff), j in dims at d=512; sums to 1."""
+    j = np.arange(d) * (FIT_D / d)
+    lam = (j + knee) ** (-decay) * np.exp(-j / cutoff)
+    return lam / lam.sum()
+
+
 def spectrum(d: int, m: Modality, decay: float | None = None) -> np.ndarray:
     """Variance per principal direction, summing to 1; the shape is the same at any d."""
-    j = np.arange(d) * (FIT_D / d)
-    lam = (j + m.knee) ** (-(m.decay if decay is None else decay)) * np.exp(-j / m.cutoff)
-    return lam / lam.sum()
+    return power_spectrum(d, m.knee, m.decay if decay is None else decay, m.cutoff)
 
 
 def _mean_direction(rng: np.random.Generator, d: int, weights: tuple, outliers: np.ndarray) -> np.ndarray:
@@ -119,10 +124,10 @@ def _mean_direction(rng: np.random.Generator, d: int, weights: tuple, outliers: 
 
 def _basis(rng: np.random.Generator, d: int, m: Modality, axes: np.ndarray) -> np.ndarray:
     """Random principal directions; the first ``m.aligned`` lean on coordinates ``axes``."""
-    rows = _orthonormal_rows(rng.standard_normal((d, d)))
+    rows = orthonormal_rows(rng.standard_normal((d, d)))
     lead = min(m.aligned, len(axes))
     rows[np.arange(lead), axes[:lead]] += m.lean / np.sqrt(max(1e-12, 1.0 - m.lean ** 2))
-    return _orthonormal_rows(rows) if lead else rows
+    return orthonormal_rows(rows) if lead else rows
 
 
 def _modality(m: Modality, d: int, mean: np.ndarray, other: np.ndarray, basis: np.ndarray, quiet: np.ndarray,
@@ -182,15 +187,17 @@ def _block(model: SynthModel, modality: str, stream: int, index: int) -> np.ndar
     return x
 
 
-def generate(model: SynthModel, modality: str, stream: int, start: int, stop: int) -> np.ndarray:
+def generate(model, modality: str, stream: int, start: int, stop: int, block=_block) -> np.ndarray:
     """Rows ``start:stop`` of a stream of unit vectors (float32); the same rows whatever the slicing.
 
     Each BLOCK of rows has its own random stream, keyed by (seed, stream, block),
     and is computed whole, so a chunked writer and a one-shot call give
     identical bytes (on one machine: BLAS builds may round differently).
+    ``block(model, modality, stream, index)`` makes one BLOCK of rows: the
+    built-in model's by default, a fitted model's (:mod:`annbench.data.synth_tree`) otherwise.
     """
     out = np.empty((max(0, stop - start), model.d), dtype=np.float32)
     for b in range(start // BLOCK, -(-stop // BLOCK)):
         lo, hi = max(start, b * BLOCK), min(stop, (b + 1) * BLOCK)
-        out[lo - start:hi - start] = _block(model, modality, stream, b)[lo - b * BLOCK:hi - b * BLOCK]
+        out[lo - start:hi - start] = block(model, modality, stream, b)[lo - b * BLOCK:hi - b * BLOCK]
     return out

@@ -1,0 +1,228 @@
+"""Does ``clip-synth --like`` reproduce the recall curves of the real vectors it was fitted to?
+
+Goal: fitted on a sample a tenth of the size generated, the synthetic set gives
+the recall@10 of IVF-Flat (nprobe 1, 4, 16 at nlist = sqrt(n) rounded to a power
+of two) and HNSW (hnswlib, M 16, ef_construction 100, ef 10 and 40) measured on a
+disjoint real part of the same set, of the size generated, within 0.05 at every point.
+
+On the shared real data (../shared/data: 1000 Flickr8k CLIP ViT-B/32 images,
+2148 class-prompt texts) a split draws 100 images aside and keeps 900 as the
+real base; the model is fitted (through ``make_clip_synth_like``, from a dataset
+file, as the command does) on 90 of the 100 and on a tenth of the texts (214),
+and generates 900 images. Real queries: the other 1934 texts (text->image) and
+the 100 images drawn aside (image->image). Synthetic queries: 1934 of each kind.
+No real vector reaches the synthetic set but through the fitted parameters.
+Both sides: the same annbench backends and settings, tie-aware recall against
+exact ground truth (K = 100), each point the mean over BUILDS builds (IVF:
+k-means started from shuffled rows; HNSW: shuffled insertion).
+
+Printed: split 0 point by point, then every point over ``--splits`` splits (split
+i draws its rows and fits with seed i): at n = 900 recall is noisy, real recall
+included. Then the memory bound: the peak RSS of ``annbench datasets make
+clip-synth --like`` (fitted to the whole real set) at ``--memory-n`` rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from annbench.backends import registry
+from annbench.bench.import_rate import child_peak
+from annbench.data.hdf5io import read_dataset, write_dataset
+from annbench.data.importer import QuerySpec
+from annbench.data.synth_fitted import read_fitted
+from annbench.groundtruth import exact_knn
+from annbench.groundtruth.build_imported import build_dataset
+from annbench.groundtruth.build_synth import make_clip_synth_like
+from annbench.metrics import recall_ties
+
+K, TRUTH = 10, 100
+GOAL = 0.05
+BUILDS = 5   # each point is the mean over this many builds: at n = 900 one k-means start moves IVF recall by ~0.04
+POINTS = (("ivf_flat", "nprobe", 1), ("ivf_flat", "nprobe", 4), ("ivf_flat", "nprobe", 16),
+          ("hnswlib", "ef", 10), ("hnswlib", "ef", 40))
+HNSW_BUILD = {"M": 16, "ef_construction": 100}
+TEXT_FILES = ("lvis_v1_clip_a+cname.npy", "coco_clip_a+cname.npy", "o365_clip_a+cnamefix.npy", "oid_clip_a+cname.npy")
+SETS = {"text": "text->image", "image": "image->image"}
+SHARED = Path(os.environ.get("ANNBENCH_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
+
+
+def nlist_for(n: int) -> int:
+    """sqrt(n) rounded to a power of two."""
+    return int(2 ** round(np.log2(np.sqrt(n))))
+
+
+@contextmanager
+def _stderr_muted():
+    """faiss warns from C++, on every k-means, that 900 rows are few for 32 centroids: on both sides alike."""
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def _build(name: str, xb: np.ndarray, order: np.ndarray, threads: int):
+    """One index on ``xb``: IVF trained on the rows in ``order`` (k-means starts from them), HNSW inserted in it."""
+    build = {"nlist": nlist_for(len(xb))} if name == "ivf_flat" else HNSW_BUILD
+    index = registry.get(name)(xb.shape[1], "angular", "cpu", threads, **build)
+    with _stderr_muted():
+        index.train(xb[order])
+    index.add(xb if name == "ivf_flat" else xb[order])
+    return index, (np.arange(len(xb)) if name == "ivf_flat" else order)
+
+
+def curve(xb: np.ndarray, xq: np.ndarray, gt_I: np.ndarray, gt_D: np.ndarray, threads: int = 1,
+          builds: int = BUILDS) -> np.ndarray:
+    """Recall@10 at every point of POINTS, each the mean over ``builds`` builds (k-means starts, insertion orders)."""
+    out = np.zeros(len(POINTS))
+    for b in range(builds):
+        order = np.random.default_rng([b, 97]).permutation(len(xb))
+        built = {}
+        for j, (name, param, value) in enumerate(POINTS):
+            if name not in built:
+                built[name] = _build(name, xb, order, threads)
+            index, ids = built[name]
+            index.set_search_params(**{param: value})
+            I = index.search(xq, K)[1]
+            out[j] += recall_ties(np.where(I >= 0, ids[np.maximum(I, 0)], -1), gt_I, gt_D, K).mean() / builds
+    return out
+
+
+def load_shared(root: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The shared real CLIP vectors, unit-norm: (images, texts)."""
+    clip = root / "clip-vitb32-flickr8k-detic"
+    images = np.load(clip / "flickr8k_image_emb.npy").astype(np.float32)
+    texts = np.concatenate([np.load(clip / f) for f in TEXT_FILES]).astype(np.float32)
+    return tuple(x / np.linalg.norm(x, axis=1, keepdims=True) for x in (images, texts))
+
+
+@dataclass
+class Split:
+    fit_images: np.ndarray   # the sample fitted to: 90 images ...
+    fit_texts: np.ndarray    # ... and a tenth of the texts
+    base: np.ndarray         # the real base (900 images, none of them fitted to)
+    queries: dict            # real queries: text (the other texts), image (the 100 images drawn aside)
+
+
+def split(images: np.ndarray, texts: np.ndarray, index: int) -> Split:
+    rng = np.random.default_rng(index)
+    p, pt = rng.permutation(len(images)), rng.permutation(len(texts))
+    held, tenth = p[:len(images) // 10], len(texts) // 10
+    return Split(images[held[:len(held) * 9 // 10]], texts[pt[:tenth]], images[p[len(held):]],
+                 {"text": texts[pt[tenth:]], "image": images[held]})
+
+
+def real_curves(s: Split, threads: int = 1) -> dict[str, np.ndarray]:
+    out = {}
+    for name, xq in s.queries.items():
+        D, I = exact_knn(s.base, xq, TRUTH)
+        out[name] = curve(s.base, xq, I, D, threads)
+    return out
+
+
+def write_like_source(images: np.ndarray, texts: np.ndarray, path: Path) -> Path:
+    """Real rows as a dataset file (an image base with text queries), the input ``--like`` takes."""
+    ds = build_dataset(path.stem, images, [QuerySpec("text", texts, "text")], "angular", min(TRUTH, len(images)),
+                       None, "image")
+    return write_dataset(ds, path, force=True)
+
+
+def synthetic_curves(s: Split, seed: int, workdir: Path, threads: int = 1) -> tuple[dict[str, np.ndarray], Path]:
+    """Fit on the split's sample, generate at the real base's size, measure."""
+    like = write_like_source(s.fit_images, s.fit_texts, workdir / f"fit-sample-{seed}.hdf5")
+    out_path = make_clip_synth_like(workdir / f"like-{seed}.hdf5", like, n=len(s.base), nq=len(s.queries["text"]),
+                                    seed=seed, k=TRUTH, force=True)
+    ds = read_dataset(out_path)
+    return {name: curve(ds.xb, qs.queries, qs.neighbors, qs.distances, threads)
+            for name, qs in ds.query_sets.items()}, out_path
+
+
+def point_table(real: dict, synth: dict) -> list[str]:
+    lines = []
+    for name, title in SETS.items():
+        lines.append(f"{title}: recall@{K}")
+        lines.append(f"  {'index':9} {'setting':10} {'real':>6} {'synth':>6} {'diff':>7}  within {GOAL}")
+        for (index, param, value), r, y in zip(POINTS, real[name], synth[name]):
+            lines.append(f"  {index:9} {param + '=' + str(value):10} {r:6.3f} {y:6.3f} {y - r:+7.3f}  "
+                         f"{'yes' if abs(y - r) <= GOAL else 'NO'}")
+    diff = np.abs(np.concatenate([synth[n] - real[n] for n in SETS]))
+    lines.append(f"max |diff| {diff.max():.3f}: goal (every point within {GOAL}) "
+                 f"{'met' if diff.max() <= GOAL else 'NOT met'}")
+    return lines
+
+
+def spread_table(rows: list[tuple[dict, dict]]) -> list[str]:
+    lines = [f"over {len(rows)} splits (split i: rows drawn and fitted with seed i): mean +- sd"]
+    for name, title in SETS.items():
+        real = np.array([r[name] for r, _ in rows])
+        diff = np.array([y[name] for _, y in rows]) - real
+        lines.append(title)
+        lines.append(f"  {'index':9} {'setting':10} {'real':>12} {'synth - real':>14} {'max|diff|':>9}  "
+                     f"splits within {GOAL}")
+        for j, (index, param, value) in enumerate(POINTS):
+            within = int(np.sum(np.abs(diff[:, j]) <= GOAL))
+            lines.append(f"  {index:9} {param + '=' + str(value):10} {real[:, j].mean():6.3f}+-{real[:, j].std():.3f} "
+                         f"{diff[:, j].mean():+7.3f}+-{diff[:, j].std():.3f} {np.abs(diff[:, j]).max():9.3f}  "
+                         f"{within}/{len(rows)}")
+    return lines
+
+
+def memory_table(like: Path, ns: list[int], workdir: Path) -> list[str]:
+    """Peak RSS of the command (fit, generation and exact truth of 1000 + 1000 queries) at each n, in a child."""
+    lines = [f"{'n':>10} {'base MiB':>9} {'seconds':>8} {'peak RSS MiB':>13} {'peak/base':>10}"]
+    for n in ns:
+        out = workdir / f"memory-{n}.hdf5"
+        seconds, peak, _ = child_peak([sys.executable, "-m", "annbench", "datasets", "make", "clip-synth",
+                                       "--like", str(like), "--n", str(n), "--out", str(out), "--force"])
+        base = n * 512 * 4
+        lines.append(f"{n:>10,} {base / 2**20:>9.0f} {seconds:>8.1f} {peak / 2**20:>13.0f} {peak / base:>10.2f}")
+        out.unlink()
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--shared", default=str(SHARED), help="the shared real data (default ../shared/data)")
+    ap.add_argument("--splits", type=int, default=5, help="splits measured (split i uses seed i)")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--memory-n", default="250000,1000000",
+                    help="sizes whose peak RSS is measured, comma-separated ('' for none)")
+    args = ap.parse_args(argv)
+    images, texts = load_shared(Path(args.shared))
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(max(1, args.splits)):
+            s = split(images, texts, i)
+            real = real_curves(s, args.threads)
+            synth, path = synthetic_curves(s, i, Path(tmp), args.threads)
+            rows.append((real, synth))
+            if i == 0:
+                print(f"split 0: fitted on {len(s.fit_images)} images + {len(s.fit_texts)} texts, {len(s.base)} "
+                      f"generated; real: {len(s.base)} images, {len(s.queries['text'])} text and "
+                      f"{len(s.queries['image'])} image queries")
+                print(read_fitted(path).describe())
+                print("\n".join(point_table(real, synth)), end="\n\n", flush=True)
+        print("\n".join(spread_table(rows)), flush=True)
+        ns = [int(v) for v in args.memory_n.split(",") if v.strip()]
+        if ns:
+            like = write_like_source(images, texts, Path(tmp) / "clip-t2i.hdf5")
+            print("\nmemory: make clip-synth --like (1000 images, 2148 texts; fit, generation, exact truth of "
+                  "1000 + 1000 queries at K = 100), one process per n")
+            print("\n".join(memory_table(like, ns, Path(tmp))))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

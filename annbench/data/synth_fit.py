@@ -1,0 +1,211 @@
+"""Fit clip-synth to a sample of a real dataset (``annbench datasets make clip-synth --like DATASET``).
+
+Every parameter of the model (:mod:`annbench.data.synth_tree`) comes from the
+sample, the base's modality and, when the dataset has query sets of another
+modality (text queries of an image base), that one too:
+
+- the mean direction, from the sample directly;
+- the spectrum: a power law whose rows, drawn at the sample's size, show the
+  sample's cumulative spectrum (so it extends past the n - 1 directions a
+  sample can see): first as Gaussian rows, then, once the tree is fitted, as
+  the model's own rows (the tree and the normalising bend the spectrum);
+- ``hub``: the spread along the other modality's mean, and ``scale``: the model's
+  |mean|, calibrated on drawn rows until both equal the sample's;
+- ``alpha`` and ``sigma`` (how the concept tree tightens with depth, how uneven
+  its concepts are): over a grid, synthetic samples of the real sample's size
+  are compared with it on the percentiles of the nearest-neighbour cosine
+  (:mod:`annbench.data.synth_moments`), and the grid's likelihood-weighted mean kept;
+- ``coupling`` (the text-image pairing): matched to the sample's cross-modal
+  best and 5th-best cosine, over a grid.
+
+Tried and dropped: text rows drawn around a virtual image of the image tree
+(pairing aimed at concepts; text-to-image IVF then too easy by 0.05 to 0.13),
+and the share of each row's nearest neighbour in its own cell of a k-means
+(matched at 90 rows, it left image-to-image IVF at nprobe 1 as easy as before).
+
+Nothing else is stored from the sample: no vector, no principal direction.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from annbench.data.synth_fitted import FittedModality, FittedModel
+from annbench.data.synth_geometry import MIN_D, OTHER, power_spectrum
+from annbench.data.synth_moments import cross_stats, fit_spectrum, structure_stats
+from annbench.data.synth_tree import TreeGenerator
+from annbench.data.validate import normalize_rows
+from annbench.errors import UserError
+
+SAMPLE = 10_000       # rows per modality fitted to by default
+MIN_SAMPLE = 20       # rows per modality below which nothing can be fitted
+FIT_ROWS = 1000       # rows per modality the structure and pairing fits simulate
+CAL_ROWS = 1000       # rows drawn to calibrate |mean| and the hub
+ALPHAS = np.round(np.arange(0.02, 0.161, 0.02), 3)   # the grid of the structure fit
+SIGMAS = np.round(np.arange(0.0, 0.901, 0.15), 3)
+COUPLINGS = np.round(np.arange(0.0, 0.91, 0.05), 2)
+KNOWN = ("image", "text")  # the modalities a model has (a base of unknown modality is fitted as images)
+
+
+def _some(total: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Up to ``size`` of the ids ``0..total-1``, drawn at random, in order."""
+    return np.arange(total) if total <= size else np.sort(rng.choice(total, size, replace=False))
+
+
+def read_sample(path: str | os.PathLike, sample: int, seed: int = 0) -> tuple[dict[str, np.ndarray], dict]:
+    """Up to ``sample`` random rows of the base and of the other modality's query sets, unit-norm.
+
+    Returns ``({modality: rows}, source)``, the base's modality first. A euclidean
+    dataset is normalised (the model is of cosine geometry, as CLIP is).
+    """
+    from annbench.data.hdf5io import read_dataset, sample_fingerprint
+
+    if sample < MIN_SAMPLE:
+        raise UserError(f"--sample must be >= {MIN_SAMPLE}, got {sample}")
+    path = Path(path)
+    ds = read_dataset(path, lazy_base=True)
+    try:
+        if ds.point_type == "bit":
+            raise UserError(f"{path}: binary codes; clip-synth --like needs float vectors")
+        rng = np.random.default_rng([seed, 5])
+        base = ds.base_modality if ds.base_modality in KNOWN else "image"
+        rows = {base: ds.xb[_some(ds.nb, sample, rng)]}
+        counts = {base: ds.nb}
+        other = [q.queries for q in ds.query_sets.values() if q.modality in KNOWN and q.modality != base]
+        if other:
+            xq = np.concatenate(other)
+            rows[OTHER[base]], counts[OTHER[base]] = xq[_some(len(xq), sample, rng)], len(xq)
+    finally:
+        ds.xb.keep.close()
+    for name, x in rows.items():
+        if len(x) < MIN_SAMPLE:
+            raise UserError(f"{path}: {len(x)} {name} rows; clip-synth --like needs at least {MIN_SAMPLE}")
+    source = {"name": path.stem, "fingerprint": sample_fingerprint(path), "rows": counts, "seed": seed,
+              "metric": ds.metric}
+    return {name: normalize_rows(x, f"{path} {name} rows") for name, x in rows.items()}, source
+
+
+def _start(x: np.ndarray, small: np.ndarray, seed: int) -> FittedModality:
+    """The mean read straight off the sample ``x``, a first spectrum from its subsample ``small``
+    as if the rows were Gaussian, and neutral values for the rest until they are fitted."""
+    mean = x.mean(axis=0, dtype=np.float64)
+    knee, decay, cutoff = fit_spectrum(small, _gaussian_draws(len(small), x.shape[1], seed))
+    return FittedModality(mean / max(float(np.linalg.norm(mean)), 1e-30), _odds(_target_norm(x)), knee, decay, cutoff,
+                          hub=1.0, alpha=0.08, sigma=0.2, sample=len(x))
+
+
+def _gaussian_draws(n: int, d: int, seed: int, reps: int = 2):
+    """Gaussian rows with a power-law spectrum: a first spectrum fit, before the model's own rows can be drawn."""
+    noise = [np.random.default_rng([seed, 13, r]).standard_normal((n, d)) for r in range(reps)]
+    return lambda knee, decay, cutoff: [z * np.sqrt(power_spectrum(d, knee, decay, cutoff)) for z in noise]
+
+
+def _model_draws(gen: TreeGenerator, name: str, n: int, reps: int = 2):
+    """The model's own rows at the sample's size, with some spectrum: its realised spectrum (the
+    concept tree and the normalising bend the one it is given) is what must match the sample's."""
+    def draw(knee: float, decay: float, cutoff: float) -> list[np.ndarray]:
+        gen.update(name, knee=knee, decay=decay, cutoff=cutoff)
+        return [gen.rows(name, n, np.random.default_rng([gen.seed, 51, r])) for r in range(reps)]
+    return draw
+
+
+def _target_norm(x: np.ndarray) -> float:
+    """|mean| of the population: a sample's mean of unit rows is longer by about (1 - |m|^2) / n."""
+    n, m2 = len(x), float(np.sum(x.mean(axis=0, dtype=np.float64) ** 2))
+    return float(np.sqrt(max(0.0, (n * m2 - 1.0) / (n - 1))))
+
+
+def _odds(m: float) -> float:
+    """The mean's length against a unit residual that gives unit rows a mean of length ``m``."""
+    m = min(max(m, 1e-6), 1 - 1e-6)
+    return m / np.sqrt(1.0 - m * m)
+
+
+def calibrate(gen: TreeGenerator, name: str, x: np.ndarray, rounds: int = 3) -> None:
+    """Set ``scale`` and ``hub`` so drawn rows have the sample's |mean| and spread along the other mean."""
+    other = gen.model.other_than(name)
+    u = gen.model.modalities[other].mean if other else None
+    target_norm = _target_norm(x)
+    target_sd = float(np.std(x @ u)) if other else 0.0
+    for _ in range(rounds):
+        m = gen.model.modalities[name]
+        g = gen.rows(name, CAL_ROWS, np.random.default_rng([gen.seed, 21]))
+        scale = m.scale * _odds(target_norm) / _odds(float(np.linalg.norm(g.mean(axis=0, dtype=np.float64))))
+        hub = float(np.clip(m.hub * target_sd / max(float(np.std(g @ u)), 1e-9), 0.05, 20.0)) if other else m.hub
+        gen.update(name, scale=float(scale), hub=hub)
+
+
+def _misfit(sims: dict, real: np.ndarray) -> np.ndarray:
+    """Per grid point, the chi-square of its simulated statistics' mean against the sample's, each
+    statistic in units of its spread over the simulations."""
+    sd = np.mean([v.std(axis=0) for v in sims.values()], axis=0) + 1e-3
+    return np.array([np.sum(((v.mean(axis=0) - real) / sd) ** 2) for v in sims.values()])
+
+
+def _sims(gen: TreeGenerator, name: str, n: int, reps: int, **params) -> np.ndarray:
+    gen.update(name, **params)
+    return np.array([structure_stats(gen.rows(name, n, np.random.default_rng([gen.seed, 31, r])))
+                     for r in range(reps)])
+
+
+def fit_structure(gen: TreeGenerator, name: str, x: np.ndarray, reps: int = 3) -> None:
+    """``alpha`` and ``sigma`` by simulated moments on a grid: the mean of the grid weighted by the
+    likelihood of the sample's statistics (the fit lies in a valley, alpha against sigma, and a
+    weighted mean stays put where the single best point of a noisy valley would wander)."""
+    grid = {(float(a), float(s)): _sims(gen, name, len(x), reps, alpha=a, sigma=s) for a in ALPHAS for s in SIGMAS}
+    chi = _misfit(grid, structure_stats(x))
+    w = np.exp(-0.5 * (chi - chi.min()))
+    alpha, sigma = (w[:, None] * np.array(list(grid))).sum(axis=0) / w.sum()
+    gen.update(name, alpha=float(alpha), sigma=float(sigma))
+
+
+def fit_modality(gen: TreeGenerator, name: str, x: np.ndarray, small: np.ndarray) -> None:
+    """One modality's own parameters, from its sample ``x`` and the subsample ``small`` the simulations use."""
+    calibrate(gen, name, x)
+    fit_structure(gen, name, small)
+    m = gen.model.modalities[name]
+    knee, decay, cutoff = fit_spectrum(small, _model_draws(gen, name, len(small)), start=(m.knee, m.decay, m.cutoff))
+    gen.update(name, knee=knee, decay=decay, cutoff=cutoff)
+    calibrate(gen, name, x)
+
+
+def fit_coupling(gen: TreeGenerator, base_rows: np.ndarray, other_rows: np.ndarray, reps: int = 4) -> None:
+    """The other modality's ``coupling``: how close its best matches in the base are, as in the sample."""
+    base, other = gen.model.base, gen.model.other
+    real = cross_stats(base_rows, other_rows)
+    xb = [gen.rows(base, len(base_rows), np.random.default_rng([gen.seed, 41, r])) for r in range(reps)]
+
+    def sims(c: float) -> np.ndarray:
+        gen.update(other, coupling=float(c))
+        return np.array([cross_stats(b, gen.rows(other, len(other_rows), np.random.default_rng([gen.seed, 43, r])))
+                         for r, b in enumerate(xb)])
+
+    got = {c: sims(c) for c in COUPLINGS}
+    gen.update(other, coupling=float(list(got)[int(np.argmin(_misfit(got, real)))]))
+
+
+def fit_model(samples: dict[str, np.ndarray], seed: int = 0, source: dict | None = None) -> FittedModel:
+    """Fit every parameter to ``samples`` ({modality: unit rows}, the base's first, at most two)."""
+    names = list(samples)
+    if not 1 <= len(names) <= 2:
+        raise UserError(f"clip-synth --like fits one or two modalities, got {len(names)}")
+    d = samples[names[0]].shape[1]
+    if any(x.shape[1] != d for x in samples.values()):
+        raise UserError("the base and the queries of the --like dataset differ in dimension")
+    if d < MIN_D:
+        raise UserError(f"clip-synth --like needs d >= {MIN_D}, got d={d}")
+    rng = np.random.default_rng([seed, 17])
+    small = {name: x[_some(len(x), FIT_ROWS, rng)] for name, x in samples.items()}
+    model = FittedModel(d, names[0], {name: _start(samples[name], small[name], seed) for name in names},
+                        dict(source or {}))
+    gen = TreeGenerator(model, seed)
+    for name in names:
+        fit_modality(gen, name, samples[name], small[name])
+    if len(names) == 2:
+        fit_coupling(gen, small[names[0]], small[names[1]])
+        calibrate(gen, names[1], samples[names[1]])
+    source = dict(gen.model.source) | {"sample": {name: len(x) for name, x in samples.items()}}
+    return FittedModel(d, names[0], dict(gen.model.modalities), source)

@@ -1,0 +1,245 @@
+"""clip-synth --like: fitted to a sample of the shared real CLIP data, the generated set keeps the sample's
+geometry, is written in bounded memory with exact truth, says what it was fitted to, and reproduces the
+real recall curves (the goal of bench/synth_fit.py: within 0.05 at every point).
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+
+import h5py
+import numpy as np
+import pytest
+
+from annbench.cli.main import main
+from annbench.data.hdf5io import read_dataset, sample_fingerprint, write_dataset
+from annbench.data.synth import sample_like
+from annbench.data.synth_fit import fit_model, read_sample
+from annbench.data.synth_fitted import FittedModel, read_fitted
+from annbench.data.synth_moments import cross_stats, eigenvalues, structure_stats
+from annbench.errors import UserError
+from annbench.groundtruth import exact_knn
+from annbench.groundtruth.build_synth import make_clip_synth_like, write_clip_synth_like
+
+SAMPLE = 200  # rows per modality fitted to
+
+
+@pytest.fixture(scope="module")
+def fitted(t2i_file):
+    """The model fitted to 200 images and 200 texts of the real text-to-image set (1000 images, 2148 texts)."""
+    samples, source = read_sample(t2i_file, SAMPLE, seed=0)
+    return samples, fit_model(samples, 0, source)
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory, fitted):
+    path = tmp_path_factory.mktemp("like") / "like.hdf5"
+    return write_clip_synth_like(path, fitted[1], n=6000, nq=SAMPLE, seed=0, k=20, chunk=1500)
+
+
+@pytest.fixture(scope="module")
+def synthetic(made) -> dict[str, np.ndarray]:
+    """SAMPLE generated rows of each modality: the sample's size, so that a statistic's bias is the same."""
+    ds = read_dataset(made)
+    return {"image": ds.xb[:SAMPLE], "text": ds.query_sets["text"].queries}
+
+
+def _top_share(x: np.ndarray, top: int) -> float:
+    ev = eigenvalues(x)
+    return float(ev[:top].sum() / ev.sum())
+
+
+def _gaussian(d: int = 512) -> np.ndarray:
+    x = np.random.default_rng(0).standard_normal((SAMPLE, d))
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+# --- geometry: the generated set against the sample it was fitted to ----------
+
+def test_mean_norm_and_modality_gap_match_the_sample(synthetic, fitted):
+    real = {name: x.mean(axis=0) for name, x in fitted[0].items()}
+    syn = {name: x.mean(axis=0) for name, x in synthetic.items()}
+    for name in real:
+        assert abs(np.linalg.norm(syn[name]) - np.linalg.norm(real[name])) < 0.01
+    assert abs(np.linalg.norm(syn["image"] - syn["text"]) - np.linalg.norm(real["image"] - real["text"])) < 0.01
+    assert abs(float(syn["image"] @ syn["text"]) - float(real["image"] @ real["text"])) < 0.01
+
+
+# Share of the variance in the top principal directions, synthetic minus real, at the sample's size (a
+# sample's spectrum is biased, the same way on both sides); an isotropic Gaussian is further away.
+# Measured: image +0.035, +0.014, +0.008; text (top 10, 50) -0.022, -0.078. Not checked: the top text
+# direction, +0.046 (0.09 of the variance against the sample's 0.04; a Gaussian is 0.03 away): the
+# concept tree's top levels, uneven in text (sigma at the grid's edge), put too much on one direction.
+SPECTRUM = {("image", 1): 0.05, ("image", 10): 0.03, ("image", 50): 0.03, ("text", 10): 0.04, ("text", 50): 0.1}
+
+
+@pytest.mark.parametrize("modality, top", list(SPECTRUM))
+def test_top_of_the_spectrum_matches_the_sample(synthetic, fitted, modality, top):
+    real = fitted[0][modality]
+    diff = _top_share(synthetic[modality], top) - _top_share(real, top)
+    assert abs(diff) <= SPECTRUM[modality, top], f"top {top} of {modality}: {diff:+.3f}"
+    assert abs(_top_share(_gaussian(), top) - _top_share(real, top)) > SPECTRUM[modality, top]
+
+
+@pytest.mark.parametrize("modality", ["image", "text"])
+def test_nearest_neighbours_are_as_close_as_in_the_sample(synthetic, fitted, modality):
+    """10th, 50th, 90th percentile of the nearest-neighbour cosine (measured: images within 0.026; texts
+    0.013, 0.046, 0.084 too low: the four vocabularies share class names, near-duplicates the model lacks)."""
+    real, syn = structure_stats(fitted[0][modality]), structure_stats(synthetic[modality])
+    tol = np.array([0.04, 0.04, 0.04]) if modality == "image" else np.array([0.03, 0.06, 0.12])
+    assert np.all(np.abs(syn - real) <= tol), f"{modality}: synthetic {syn.round(3)}, real {real.round(3)}"
+    assert np.any(np.abs(structure_stats(_gaussian()) - real) > 0.3)
+
+
+def test_text_to_image_matches_are_as_close_as_in_the_sample(synthetic, fitted):
+    real = cross_stats(fitted[0]["image"], fitted[0]["text"])
+    syn = cross_stats(synthetic["image"], synthetic["text"])
+    assert np.all(np.abs(syn - real) <= 0.01), f"best, 5th best: synthetic {syn.round(3)}, real {real.round(3)}"
+
+
+# --- the file ------------------------------------------------------------------
+
+def test_the_file_says_what_it_was_fitted_to(made, fitted, t2i_file):
+    model = fitted[1]
+    stored = read_fitted(made)
+    assert stored.d == 512 and stored.base == "image" and list(stored.modalities) == ["image", "text"]
+    for name, m in model.modalities.items():
+        assert stored.modalities[name].scalars() == pytest.approx(m.scalars())
+        np.testing.assert_allclose(stored.modalities[name].mean, m.mean)
+    assert stored.source["name"] == "t2i"
+    assert stored.source["fingerprint"] == sample_fingerprint(t2i_file)
+    assert stored.source["sample"] == {"image": SAMPLE, "text": SAMPLE}
+    assert stored.source["rows"] == {"image": 1000, "text": 2148}
+    with h5py.File(made, "r") as f:
+        assert f["annbench"].attrs["generator"] == "clip-synth-like"
+    assert "fitted to t2i" in stored.describe()
+
+
+def test_query_sets_carry_exact_truth(made):
+    ds = read_dataset(made)
+    assert ds.metric == "angular" and ds.base_modality == "image"
+    assert list(ds.query_sets) == ["text", "image"]  # the cross-modal set is the ann-benchmarks root test
+    for name, qs in ds.query_sets.items():
+        assert qs.modality == name and qs.nq == SAMPLE
+        D, I = exact_knn(ds.xb, qs.queries, 20)
+        assert np.array_equal(qs.neighbors, I)
+        np.testing.assert_allclose(qs.distances, D, atol=1e-5)
+
+
+def test_rows_do_not_depend_on_chunking_and_follow_the_seed(made, fitted):
+    ds = read_dataset(made)  # written 1500 rows at a time
+    xb, queries = sample_like(fitted[1], 6000, SAMPLE, seed=0)
+    assert np.array_equal(ds.xb, xb)
+    assert np.array_equal(ds.query_sets["text"].queries, queries["text"])
+    other, _ = sample_like(fitted[1], 100, 10, seed=1)
+    assert not np.array_equal(other, xb[:100])
+    assert np.allclose(np.linalg.norm(xb, axis=1), 1.0, atol=1e-5)
+
+
+def test_attrs_round_trip_and_refuse_foreign_files(fitted):
+    model = fitted[1]
+    again = FittedModel.from_attrs(model.to_attrs())
+    assert again.source == model.source and again.modalities["text"].coupling == model.modalities["text"].coupling
+    with pytest.raises(UserError, match="not made by clip-synth --like"):
+        FittedModel.from_attrs({})
+
+
+def _peak_bytes(path, model, n: int, chunk: int) -> int:
+    tracemalloc.start()
+    try:
+        write_clip_synth_like(path, model, n=n, nq=10, k=10, chunk=chunk)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_is_bounded_by_the_chunk(fitted, tmp_path):
+    """Peak memory does not grow with n: 16 chunks of base (67 MB) cost what 2 do."""
+    model, chunk = fitted[1], 2048
+    _peak_bytes(tmp_path / "warm.hdf5", model, 100, chunk)
+    small = _peak_bytes(tmp_path / "small.hdf5", model, 2 * chunk, chunk)
+    big = _peak_bytes(tmp_path / "big.hdf5", model, 16 * chunk, chunk)
+    assert big < small + 0.02 * 16 * chunk * model.d * 4
+
+
+# --- sources and the command line ------------------------------------------------
+
+def test_a_base_without_other_modality_fits_one(i2i_dataset, tmp_path):
+    like = write_dataset(i2i_dataset, tmp_path / "i2i.hdf5")
+    out = make_clip_synth_like(tmp_path / "one.hdf5", like, n=300, nq=20, sample=60, k=10)
+    ds = read_dataset(out)
+    assert list(ds.query_sets) == ["image"] and list(read_fitted(out).modalities) == ["image"]
+    with pytest.raises(UserError, match="exists"):
+        make_clip_synth_like(out, like, n=300, nq=20, sample=60)
+
+
+def test_cli(t2i_file, tmp_path, capsys):
+    args = ["datasets", "--dir", str(tmp_path), "make", "clip-synth", "--like", str(t2i_file), "--n", "400",
+            "--nq", "10", "--sample", "40", "--k", "10"]
+    assert main(args) == 0
+    assert "fitted to t2i" in capsys.readouterr().out
+    ds = read_dataset(tmp_path / "clip-synth-like-t2i.hdf5")
+    assert ds.nb == 400 and ds.d == 512 and list(ds.query_sets) == ["text", "image"]
+
+
+@pytest.fixture
+def tiny_file(clip_arrays, tmp_path):
+    """A real dataset too small to fit: 10 images, 5 texts."""
+    from annbench.data.importer import QuerySpec
+    from annbench.groundtruth.build_imported import build_dataset
+
+    ds = build_dataset("tiny", clip_arrays["images"][:10], [QuerySpec("text", clip_arrays["texts"][:5], "text")],
+                       "angular", 5, None, "image")
+    return write_dataset(ds, tmp_path / "tiny.hdf5")
+
+
+BAD = {
+    "missing dataset": (["--like", "nothing-here"], "no dataset named 'nothing-here'"),
+    "n <= 0": (["--like", "T2I", "--n", "0"], "--n must be >= 1"),
+    "sample too small": (["--like", "T2I", "--sample", "5"], "--sample must be >= 20"),
+    "dataset too small": (["--like", "TINY"], "10 image rows; clip-synth --like needs at least 20"),
+    "d with like": (["--like", "T2I", "--d", "64"], "--d cannot be set with --like"),
+    "sample without like": (["--sample", "50"], "--sample needs --like"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_is_one_line(case, t2i_file, tiny_file, tmp_path, capsys):
+    flags, message = BAD[case]
+    flags = [{"T2I": str(t2i_file), "TINY": str(tiny_file)}.get(f, f) for f in flags]
+    assert main(["datasets", "--dir", str(tmp_path), "make", "clip-synth", "--n", "100", *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert not list(tmp_path.glob("clip-synth*.hdf5"))
+
+
+# --- the goal: the real recall curves at one split -----------------------------
+
+@pytest.fixture(scope="module")
+def curves_at_split0(clip_arrays, tmp_path_factory):
+    from annbench.bench import synth_fit as bench
+
+    images, texts = (x / np.linalg.norm(x, axis=1, keepdims=True) for x in (clip_arrays["images"], clip_arrays["texts"]))
+    s = bench.split(images.astype(np.float32), texts.astype(np.float32), 0)
+    synth, _ = bench.synthetic_curves(s, 0, tmp_path_factory.mktemp("goal"))
+    return bench.real_curves(s), synth
+
+
+# Where the goal is not met at split 0 (make bench-synth-fit prints every point, and the spread over splits).
+MISSES = {("image", 0): "synthetic image->image IVF nprobe=1 is easier: 0.624 against the real 0.518 (+0.106)"}
+
+
+def _goal_cases():
+    from annbench.bench.synth_fit import POINTS
+
+    for name in ("text", "image"):
+        for j, (index, param, value) in enumerate(POINTS):
+            marks = [pytest.mark.xfail(reason=MISSES[name, j], strict=True)] if (name, j) in MISSES else []
+            yield pytest.param(name, j, id=f"{name}-{index}-{param}{value}", marks=marks)
+
+
+@pytest.mark.parametrize("name, j", list(_goal_cases()))
+def test_recall_curves_match_the_real_ones(curves_at_split0, name, j):
+    real, synth = curves_at_split0
+    assert abs(synth[name][j] - real[name][j]) <= 0.05, (
+        f"{name} point {j}: synthetic {synth[name][j]:.3f}, real {real[name][j]:.3f}")
