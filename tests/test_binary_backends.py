@@ -89,6 +89,18 @@ def test_deeper_than_the_base_pads_with_minus_one(name, synthetic):
 
 
 @pytest.mark.parametrize("name", BINARY)
+def test_one_query_searches_as_in_a_batch(name, synthetic):
+    """USearch answers a lone query with only the matches it found, not a k-wide row."""
+    xb, xq = synthetic
+    ivf = {"nlist": 2} if name == "bin_ivf" else {}
+    index = make(name, 128, xb[:20], **ivf)
+    index.set_search_params(**({"nprobe": 2} if ivf else {}))
+    D1, I1 = index.search(xq[:1], 30)
+    D, I = index.search(xq[:5], 30)
+    assert I1.shape == (1, 30) and np.array_equal(I1[0], I[0]) and np.array_equal(D1[0], D[0])
+
+
+@pytest.mark.parametrize("name", BINARY)
 def test_recall_on_real_clip_sign_codes(name, sign_codes):
     xb, xq, _ = sign_codes
     metric, _, search = BINARY[name]

@@ -35,3 +35,12 @@ def require_ints(cls: type, build: dict, search: dict) -> None:
 def check_device(cls: type, device: str) -> None:
     if device not in cls.devices:
         raise UserError(f"index {cls.name!r} runs on {', '.join(cls.devices)}, not {device!r}")
+
+
+def check_setup(cls: type, device: str, metric: str, threads: int) -> None:
+    """What a constructor refuses first: a device or metric the backend lacks, fewer than one thread."""
+    check_device(cls, device)
+    if metric not in cls.metrics:
+        raise UserError(f"{cls.name}: unknown metric {metric!r} (use {' or '.join(cls.metrics)})")
+    if threads < 1:
+        raise UserError(f"threads must be >= 1, got {threads}")

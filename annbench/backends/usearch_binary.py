@@ -14,8 +14,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from annbench.backends.binary_common import as_result, check_binary, check_search
+from annbench.backends.binary_common import check_binary, check_search
 from annbench.backends.params import check_device, require_int, with_defaults
+from annbench.backends.usearch_common import matches_result
 from annbench.data.bits import require_codes
 
 
@@ -61,12 +62,10 @@ class _USearchBits:
         self.index.expansion_search = check_search(type(self), params)["expansion_search"]
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        m = self.index.search(require_codes(xq, self.name, self.nbytes), k, threads=self.threads)
-        keys = np.atleast_2d(m.keys).astype(np.int64)
-        counts = np.atleast_1d(m.counts if hasattr(m, "counts") else m.count)  # one query: Matches, not Batch
-        keys[np.arange(keys.shape[1])[None, :] >= counts[:, None]] = -1
-        self._ndis += int(m.computed_distances)
-        return as_result(np.atleast_2d(m.distances), keys)
+        D, I, ndis = matches_result(self.index.search(require_codes(xq, self.name, self.nbytes), k,
+                                                      threads=self.threads), k)
+        self._ndis += ndis
+        return D, I
 
     def stats(self) -> dict:
         return {"index_bytes": int(self.index.serialized_length), "ndis": self._ndis}
