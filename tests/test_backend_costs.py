@@ -102,6 +102,20 @@ def test_binary_index_bytes_equal_the_serialised_size(name, build_params, search
     assert index.stats()["index_bytes"] == faiss.serialize_index_binary(index.index).size
 
 
+def test_usearch_bytes_follow_the_storage_dtype():
+    """The same graph (USearch draws levels by its own seed) over 4-, 2- and 1-byte components."""
+    f32, f16, i8 = (index_for("usearch", {"connectivity": 8, "dtype": t}, {}).stats()["index_bytes"]
+                    for t in ("f32", "f16", "i8"))
+    assert f32 - f16 == NB * D * 2 and f16 - i8 == NB * D
+
+
+def test_scann_bytes_hold_the_reorder_vectors_and_the_codes():
+    """ScaNN keeps the float vectors for its re-order besides the AH codes: one code a block."""
+    coarse, fine = (index_for("scann", {"leaves": 16, "dims_per_block": b}, {}).stats()["index_bytes"]
+                    for b in (4, 2))
+    assert coarse > XB.nbytes and fine - coarse >= NB * (D // 2 - D // 4) // 2
+
+
 def test_index_bytes_over_several_writer_chunks():
     """5000 x 128 floats: 2.5 MB, so faiss's writer hands the count three 1 MB chunks or less."""
     index = build("flat", vectors(5000, 4, d=128), {}, {})
@@ -262,12 +276,20 @@ def test_usearch_reports_its_own_count():
     assert len(CQ) * K <= counted < len(CQ) * NB
 
 
+@pytest.mark.parametrize("dtype", ["f32", "f16", "i8"])
+def test_usearch_float_reports_its_own_count(dtype):
+    index = index_for("usearch", {"connectivity": 8, "dtype": dtype}, {"expansion_search": 32})
+    counted = ndis_of(index, XQ)
+    assert len(XQ) * K <= counted < len(XQ) * NB
+
+
 # -- no counter: no ndis ----------------------------------------------------------------
 
 NO_COUNTER = [
     ("nsg", {"R": 16}, {"search_L": 32}),
     ("hnswlib", {"M": 8, "ef_construction": 40}, {"ef": 32}),
     ("annoy", {"n_trees": 4}, {}),
+    ("scann", {"leaves": 16}, {"leaves_to_search": 4}),
     ("faiss", {"factory": "PQ4x4"}, {"params": ""}),        # IndexPQ: polysemous search counts otherwise
     ("faiss", {"factory": "IMI2x4,Flat"}, {"params": "nprobe=4"}),  # a multi-index quantizer keeps no count
     ("faiss", {"factory": "IVF16,Flat"}, {"params": "nprobe=2"}),  # the control: this one has it
@@ -276,7 +298,7 @@ NO_COUNTER = [
 
 @pytest.mark.parametrize("name,build_params,search_params", NO_COUNTER)
 def test_indexes_without_a_counter_report_no_ndis(name, build_params, search_params):
-    if name in ("hnswlib", "annoy") and importlib.util.find_spec(name) is None:
+    if name in ("hnswlib", "annoy", "scann") and importlib.util.find_spec(name) is None:
         pytest.skip(f"{name} is not installed")
     index = index_for(name, build_params, search_params, metric="euclidean")  # IMI: L2 only
     index.search(XQ, K)
@@ -289,7 +311,9 @@ def test_indexes_without_a_counter_report_no_ndis(name, build_params, search_par
 
 EXPECTED_LIBRARIES = {"hnswlib": ("hnswlib",), "annoy": ("annoy",), "usearch_tanimoto": ("usearch",),
                       "usearch_hamming": ("usearch",), "bin_jaccard_flat": ("numpy",),
-                      "bin_superstructure": ("numpy",), "bin_substructure": ("numpy",)}
+                      "bin_superstructure": ("numpy",), "bin_substructure": ("numpy",),
+                      "usearch": ("usearch",), "scann": ("scann",),
+                      "milvus": ("pymilvus", "milvus_lite", "faiss")}  # faiss: Milvus Lite's engine
 
 
 @pytest.mark.parametrize("name", registry.names())

@@ -50,6 +50,9 @@ def accurate(name: str, nb: int, d: int) -> tuple[dict, dict]:
         "nsg": ({"R": 32}, {"search_L": min(200, nb)}),
         "faiss": ({"factory": f"IVF{nlist},Flat"}, {"params": f"nprobe={nlist}"}),
         "annoy": ({"n_trees": 20}, {"search_k": 20 * nb}),
+        "milvus": ({"index_type": "HNSW", "M": 16, "efConstruction": 100}, {"ef": 200}),  # on Milvus Lite
+        "usearch": ({"connectivity": 16, "expansion_add": 100}, {"expansion_search": 200}),
+        "scann": ({"leaves": nlist}, {"leaves_to_search": nlist, "reorder": 200}),
     }.get(name, ({}, {}))
 
 
@@ -118,6 +121,20 @@ def test_pads_with_minus_one_past_the_base(name):
         found = [i for i in row if i >= 0]
         assert row[:len(found)] == found, "padding must follow the results"
         assert len(set(found)) == len(found)
+
+
+@pytest.mark.parametrize("name", ["usearch", "scann"])
+def test_one_query_gets_k_columns_padded_past_the_base(name):
+    """USearch answers a single query with only the matches it found (not a k-wide batch)."""
+    nb = 40
+    xb, xq = gaussian(nb, 32, 0, "angular"), gaussian(1, 32, 1, "angular")
+    D, I = build(name, xb, "angular").search(xq, nb + 10)
+    assert D.shape == I.shape == (1, nb + 10) and D.dtype == np.float32 and I.dtype == np.int64
+    assert (I[0, nb:] == -1).all()
+    row = I[0].tolist()
+    found = [i for i in row if i >= 0]  # a graph may not reach every vector: what it found, then -1
+    assert row[:len(found)] == found and len(set(found)) == len(found) and set(found) <= set(range(nb))
+    assert len(found) >= nb // 2
 
 
 @pytest.mark.parametrize("metric", METRICS)
@@ -221,6 +238,15 @@ BAD_PARAMS = [
     ("faiss", {"factory": "IVF16,Flat"}, {"params": "nprobe=32"}, 1000),
     ("faiss", {"factory": "HNSW32"}, {"params": "nprobe=8"}, 1000),
     ("faiss", {"factory": "HNSW32"}, {"params": "efSearch"}, 1000),
+    ("usearch", {"connectivity": 0}, {}, 1000),
+    ("usearch", {}, {"expansion_search": 1.5}, 1000),
+    ("usearch", {"dtype": "f64"}, {}, 1000),
+    ("scann", {"leaves": 2000}, {}, 1000),
+    ("scann", {"leaves": 16}, {"leaves_to_search": 17}, 1000),
+    ("scann", {"dims_per_block": 600}, {}, 100_000),
+    ("scann", {"aq_threshold": -0.1}, {}, 100_000),
+    ("scann", {"aq_threshold": "high"}, {}, 100_000),
+    ("scann", {}, {"reorder": 0}, 100_000),
 ]
 
 
@@ -306,3 +332,58 @@ def test_recall_clip_synth(name, clip_synth):
 def test_recall_sift_euclidean(name, sift):
     xb, xq = sift
     assert recall(name, xb, xq, "euclidean") >= floor(name)
+
+
+# -- recall against the search parameter, on the real CLIP text-to-image set --------
+
+RISING = [  # (index, build, search parameter, its values, recall floor at the last value)
+    ("scann", {"leaves": 32}, "leaves_to_search", (1, 4, 16, 32), 0.95),
+    ("scann", {"leaves": 32}, "reorder", (10, 30, 100), 0.95),  # all leaves searched: the re-order alone
+    ("usearch", {"connectivity": 16, "expansion_add": 100}, "expansion_search", (10, 40, 200), 0.95),
+    ("usearch", {"connectivity": 16, "expansion_add": 100, "dtype": "f16"}, "expansion_search", (10, 40, 200), 0.95),
+    # i8 rounds CLIP's small components (about 0.04 x 127) coarsely: recall rises, then plateaus near 0.77
+    ("usearch", {"connectivity": 16, "expansion_add": 100, "dtype": "i8"}, "expansion_search", (10, 40, 200), 0.7),
+]
+
+
+@pytest.mark.parametrize("name,build_params,param,values,last_floor", RISING)
+def test_recall_rises_with_the_search_parameter(name, build_params, param, values, last_floor, text_to_image):
+    xb, xq = text_to_image
+    _, gt_I = exact_knn(xb, xq, K, "angular")
+    full = {"leaves_to_search": build_params.get("leaves")} if param == "reorder" else {}
+    index = build(name, xb, "angular", (build_params, {**full, param: values[0]}))
+    recalls = []
+    for value in values:
+        index.set_search_params(**full, **{param: value})
+        recalls.append(float(recall_strict(index.search(xq, K)[1], gt_I, K).mean()))
+    assert all(a < b for a, b in zip(recalls, recalls[1:])), recalls
+    assert recalls[-1] >= last_floor, recalls
+
+
+def test_usearch_i8_loses_recall_to_f32(text_to_image):
+    """The one-byte storage costs recall that no beam width buys back: the test of what i8 measures."""
+    xb, xq = text_to_image
+    _, gt_I = exact_knn(xb, xq, K, "angular")
+    found = {dtype: recall_strict(build("usearch", xb, "angular", ({"dtype": dtype}, {"expansion_search": 200}))
+                                  .search(xq, K)[1], gt_I, K).mean() for dtype in ("f32", "i8")}
+    assert found["i8"] < found["f32"] - 0.1
+
+
+def test_scann_threads_change_speed_not_results(unit_data):
+    xb, xq = unit_data
+    settings = ({"leaves": 16}, {"leaves_to_search": 4, "reorder": 50})
+    one, two = (backend_class("scann")(32, "angular", "cpu", t, **settings[0]) for t in (1, 2))
+    for index in (one, two):
+        index.add(xb)
+        index.set_search_params(**settings[1])
+    assert np.array_equal(one.search(xq, K)[1], two.search(xq, K)[1])
+
+
+@pytest.mark.parametrize("name,metric,build_params,message", [
+    ("usearch", "euclidean", {"dtype": "i8"}, "angular data only"),
+    ("scann", "angular", {"aq_threshold": 1.0}, "below 1 on unit vectors"),
+])
+def test_settings_impossible_for_a_metric_are_user_errors(name, metric, build_params, message):
+    with pytest.raises(UserError, match=message) as err:
+        backend_class(name)(32, metric, "cpu", 1, **build_params)
+    assert "\n" not in str(err.value)

@@ -38,4 +38,5 @@ class Index(Protocol):
     def stats(self) -> dict:
         """``index_bytes``, and ``ndis``: every distance the searches so far computed, cumulative
         (the runner takes differences), in a unit each backend's docstring states; absent, never
-        0, where the library keeps no count."""
+        0, where the library keeps no count. Keys ending in ``_s`` are phases of the build the
+        backend timed apart (milvus: insert_s, index_build_s, load_s); records carry them."""

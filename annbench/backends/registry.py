@@ -18,6 +18,10 @@ BACKENDS: dict[str, str] = {
     "faiss": "annbench.backends.faiss_factory:Factory",
     "hnswlib": "annbench.backends.hnswlib_index:HnswLib",
     "annoy": "annbench.backends.annoy_index:Annoy",
+    # a vector database: Milvus Lite in this process by default, a Milvus server or cluster with uri
+    "milvus": "annbench.backends.milvus_index:Milvus",
+    "usearch": "annbench.backends.usearch_index:USearch",
+    "scann": "annbench.backends.scann_index:ScaNN",
     # binary codes (datasets made by `annbench datasets binarize`, or ann-benchmarks bit sets)
     "bin_flat": "annbench.backends.faiss_binary_flat:BinFlat",
     "bin_ivf": "annbench.backends.faiss_binary_ivf:BinIVF",

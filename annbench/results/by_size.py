@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from annbench.results.select import GROUP, best, comparable
+from annbench.results.select import best, comparable
 
 FAMILY = ["environment", "scale_family", "query_set", "k", "threads", "device", "nq"]
 COLUMNS = [*FAMILY, "n", "index", "qps", "qps_min", "qps_max", "build_label", "search_label", "build_s",

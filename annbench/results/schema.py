@@ -31,7 +31,8 @@ speed      qps (median over rounds of queries / wall seconds of the round's time
            batches_timed, queries_timed, queries_searched (warm-up and untimed fill
            included), measure_s, cpu_util (process CPU seconds / wall seconds while
            timed: the parallelism that really ran; median over rounds)
-build      train_s, add_s, build_s (= train_s + add_s), index_bytes (the index as the
+build      train_s, add_s, build_s (= train_s + add_s), phases a backend times apart (milvus:
+           insert_s, index_build_s, load_s), index_bytes (the index as the
            library serialises it, counted through a writer), memory_bytes (resident-set
            growth of the worker during the build), rss_before_build_bytes,
            peak_rss_build_bytes, peak_rss_search_bytes (peak resident set during the build,

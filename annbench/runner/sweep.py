@@ -19,11 +19,18 @@ from annbench.runner.plan import BuildPoint, Plan
 from annbench.runner.progress import Progress
 
 
+def thread_vars(threads: int) -> dict:
+    """The thread counts every worker runs under (``--threads``; keyed as ``threads``)."""
+    return {var: str(threads) for var in identity.SET_BY_ANNBENCH}
+
+
 def _child_env(threads: int) -> dict:
-    env = dict(os.environ)
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(threads)
-    return env
+    return {**os.environ, **thread_vars(threads)}
+
+
+def default_memory_limit() -> int:
+    """A build point's resident memory limit when the sweep names none: 80% of this machine's."""
+    return int(0.8 * psutil.virtual_memory().total)
 
 
 def _write_status(store: ResultStore, plan: Plan, keys: list[dict], extra: dict, status: str, reason: str) -> None:
@@ -100,7 +107,7 @@ def run_plan(plan: Plan, results: str, argv: list[str] | None = None, executor: 
     fingerprint = sample_fingerprint(plan.dataset)
     checks.check_same_data(results, info, fingerprint)
     if not plan.memory_limit_bytes:
-        plan.memory_limit_bytes = int(0.8 * psutil.virtual_memory().total)
+        plan.memory_limit_bytes = default_memory_limit()
     with results_lock(results):
         return _run(plan, results, argv or sys.argv, info, fingerprint, executor)
 
@@ -112,8 +119,10 @@ def _run(plan: Plan, results: str, argv: list[str], info: dict, fingerprint: str
     ident = Identity(plan, info["d"])
     per_build = [ident.of(bp.index) for bp in plan.builds]
     all_keys = [plan.keys(bp, env, blas) for bp, (_, env, blas) in zip(plan.builds, per_build)]
-    store.write_manifest(run_id, build_manifest(run_id, argv, plan, ident.machine,
-                                                {bp.index: facts["versions"] for bp, (facts, _, _) in zip(plan.builds, per_build)}))
+    executor = executor or LocalExecutor(plan.timeout_s, plan.memory_limit_bytes, _child_env(plan.threads))
+    manifest = build_manifest(run_id, argv, plan, ident.machine,
+                              {bp.index: facts["versions"] for bp, (facts, _, _) in zip(plan.builds, per_build)})
+    store.write_manifest(run_id, {**manifest, "executor": executor.describe()})
     have_gpus = bool(identity.gpus()) if any(bp.device == "gpu" for bp in plan.builds) else False
     retried = _forget_failures(store, all_keys) if plan.retry_failed else 0
     done_before = sum(store.has(k) for keys in all_keys for k in keys)
@@ -147,13 +156,14 @@ def _run(plan: Plan, results: str, argv: list[str], info: dict, fingerprint: str
         stored[id(job)] = sum(store.has(k) for k in job.missing)
         progress.update(start + sum(stored.values()), job.label)
 
-    executor = executor or LocalExecutor(plan.timeout_s, plan.memory_limit_bytes, _child_env(plan.threads))
     for job, reason in executor.run(jobs, store, poll):
-        measured = sum(store.has(k) for k in job.missing)
+        statuses = [store.status(k) for k in job.missing]
+        measured, skipped = statuses.count("ok"), statuses.count("skipped")  # a worker skips what an engine refuses
         counts["measured"] += measured
+        counts["skipped"] += skipped
         if reason:
             _write_status(store, plan, job.missing, {**job.extra, "node": job.spec.get("node")}, "failed", reason)
-            counts["failed"] += len(job.missing) - measured
+            counts["failed"] += len(job.missing) - measured - skipped
             print(f"\nannbench: {job.label} failed: {reason}", file=sys.stderr)
         poll(job)
     progress.close()

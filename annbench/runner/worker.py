@@ -52,7 +52,9 @@ def _build(cls, ds, bp: dict, threads: int, peak) -> tuple[object, dict]:
     info = {"train_s": train_s, "add_s": add_s, "build_s": train_s + add_s, "rss_before_build_bytes": rss0,
             "memory_bytes": max(0, rss() - rss0), "peak_rss_build_bytes": peak.peak(),
             "memory_method": peak.method}
-    info["index_bytes"] = index.stats().get("index_bytes")
+    stats = index.stats()
+    info["index_bytes"] = stats.get("index_bytes")
+    info.update({k: v for k, v in stats.items() if k.endswith("_s")})  # phases a backend times apart (milvus)
     return index, info
 
 
@@ -91,14 +93,15 @@ def _quality(p, ds, ids, truths, store, save: bool) -> dict:
     return out
 
 
-def _measure(points: list, index, ds, truths, store, spec: dict, peak, write) -> None:
-    """Round r of every point, then round r + 1; a point is written as soon as its last round is done."""
+def _measure(points: list, index, ds, truths, store, spec: dict, peak, write, rounds: slice = slice(None)) -> None:
+    """Round r of every point, then round r + 1 (``rounds`` of them); a point is written as soon as its
+    last round is done."""
     from annbench.runner.memory import release_free_memory
     from annbench.runner.point import empty_ids
     from annbench.runner.timing import TimingRule, time_round
 
     rule = TimingRule(**{k: v for k, v in spec["timing"].items() if k != "rule"})
-    for r in range(rule.repeats):
+    for r in range(rule.repeats)[rounds]:
         current = None
         for p in points:
             if p.key["search"] != current:
@@ -116,10 +119,30 @@ def _measure(points: list, index, ds, truths, store, spec: dict, peak, write) ->
                 write(p)
 
 
+def _measure_tuned(spec: dict, ds, index, rerank, truths, store, peak, write) -> None:
+    """``spec["tune"]`` (:mod:`annbench.runner.tune`): measure the points a bisection chooses, each chosen
+    from the recall of the first round of those before it; then the other rounds of every chosen point,
+    interleaved as in a sweep."""
+    from annbench.results.schema import point_id
+    from annbench.runner.tune import tune_build
+
+    chosen: list = []
+
+    def measure(keys: list[dict]) -> dict[str, dict]:
+        points = _points({**spec, "keys": keys}, ds, index, rerank, store)
+        _measure(points, index, ds, truths, store, spec, peak, write, slice(0, 1))
+        chosen.extend(points)
+        return {point_id(p.key): p.quality for p in points}
+
+    tune_build(spec["keys"], spec["tune"], measure, store.record)
+    _measure(chosen, index, ds, truths, store, spec, peak, write, slice(1, None))
+
+
 def run(spec: dict) -> None:
     from annbench.backends import registry
     from annbench.data.hdf5io import read_dataset
     from annbench.data.parent import float_truth
+    from annbench.errors import Unsupported
     from annbench.results.store import ResultStore
     from annbench.runner.memory import PeakRSS, release_free_memory
     from annbench.runner.point import bytes_per_vector
@@ -136,7 +159,14 @@ def run(spec: dict) -> None:
     if any(key["rerank"] for key in spec["keys"]):
         rerank.load()  # a missing or changed float parent fails the build point before it is built
     peak = PeakRSS()
-    index, build_info = _build(cls, ds, bp, spec["threads"], peak)
+    try:
+        index, build_info = _build(cls, ds, bp, spec["threads"], peak)
+    except Unsupported as exc:  # the engine cannot build this (Milvus Lite and IVF_PQ): skipped, with its reason
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        for key in spec["keys"]:
+            store.write_record(key, {"run_id": spec["run_id"], "dataset_path": spec["dataset"], "node": spec.get("node"),
+                                     **spec["identity"], "status": "skipped", "reason": str(exc), "time": now})
+        return
     release_free_memory()  # what the build freed is not the index
     base = {"run_id": spec["run_id"], "dataset_path": spec["dataset"], "metric": ds.metric,
             "dataset_fingerprint": spec["dataset_fingerprint"], "nb": ds.nb, "d": ds.d,
@@ -148,8 +178,11 @@ def run(spec: dict) -> None:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         store.write_record(p.key, {**base, **p.fields(), "status": "ok", "reason": "", "time": now})
 
-    points = _points(spec, ds, index, rerank, store)
-    _measure(points, index, ds, float_truth(spec["dataset"], ds), store, spec, peak, write)
+    truths = float_truth(spec["dataset"], ds)
+    if spec.get("tune"):  # annbench tune: the points are chosen as they are measured
+        _measure_tuned(spec, ds, index, rerank, truths, store, peak, write)
+    else:
+        _measure(_points(spec, ds, index, rerank, store), index, ds, truths, store, spec, peak, write)
     peak.close()
 
 
