@@ -74,7 +74,8 @@ def point_id(key: dict) -> str:
 
 
 def label(params: dict) -> str:
-    return ",".join(f"{k}={v}" for k, v in params.items()) or "-"
+    """``name=value,...``; parameters left unset (None or "": the engine's own default runs) are not shown."""
+    return ",".join(f"{k}={v}" for k, v in params.items() if v is not None and v != "") or "-"
 
 
 def search_label(search: dict, rerank) -> str:
