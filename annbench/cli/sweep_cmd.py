@@ -7,6 +7,7 @@ import os
 
 from annbench.cli.paths import resolve_dataset
 from annbench.errors import UserError
+from annbench.runner.blas import BLAS_FROM_NQ
 from annbench.runner.config import DEFAULTS, as_list, load_config, parse_list
 
 DEFAULT_DATASET = "clip-synth"  # the built-in default, made by `annbench datasets make clip-synth`
@@ -33,7 +34,7 @@ def add_parser(sub) -> None:
     p.add_argument("--retry-failed", action="store_true",
                    help="measure again the points stored as failed or skipped (a failure is otherwise a result)")
     p.add_argument("--blas-threshold", type=int,
-                   help="faiss distance_compute_blas_threshold (default: BLAS from 20 queries a batch)")
+                   help=f"faiss distance_compute_blas_threshold (default: BLAS from {BLAS_FROM_NQ} queries a batch)")
     p.add_argument("--ray", nargs="?", const="", metavar="ADDRESS",
                    help="run the build points as tasks of a Ray cluster, one whole node each: ADDRESS as "
                         "`ray.init` takes it (host:port, auto, ray://...); none: Ray's default (RAY_ADDRESS, "

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 import psutil
 
+from annbench.runner.blas import BLAS_FROM_NQ
 from annbench.runner.identity import runtime, versions
 
 
@@ -24,5 +25,5 @@ def build_manifest(run_id: str, argv: list[str], plan, machine: dict, index_vers
         "runtime": runtime(),
         "threads": plan.threads,
         "timing": plan.timing.key(),
-        "blas_threshold": plan.blas_threshold if plan.blas_threshold is not None else "default (BLAS from 20 queries)",
+        "blas_threshold": plan.blas_threshold if plan.blas_threshold is not None else f"default (BLAS from {BLAS_FROM_NQ} queries)",
     }

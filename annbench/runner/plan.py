@@ -36,7 +36,7 @@ class Plan:
     memory_limit_bytes: int = 0   # 0: 80% of the machine's memory
     timing: TimingRule = field(default_factory=TimingRule)
     save_neighbors: bool = False
-    blas_threshold: int | None = None  # None: BLAS from 20 queries a batch, in the installed faiss's unit
+    blas_threshold: int | None = None  # None: BLAS from BLAS_FROM_NQ queries a batch (runner/blas.py), in the installed faiss's unit
     retry_failed: bool = False    # measure again the points stored as failed or skipped
 
     def keys(self, bp: BuildPoint, env: str, blas_threshold: int | None) -> list[dict]:
