@@ -6,7 +6,7 @@ import argparse
 import os
 
 from annbench.cli.paths import datasets_dir, resolve_dataset
-from annbench.errors import UserError
+from annbench.cli.sweep_cmd import add_measuring_options
 from annbench.runner.config import parse_list
 
 
@@ -19,12 +19,7 @@ def add_parser(sub) -> None:
     p.add_argument("--config", required=True, help="YAML sweep config (indexes, nq, k, min_time, ...)")
     p.add_argument("--results", help="results directory (default: results/NAME-scale)")
     p.add_argument("--dir", help="where the prefix datasets go (default: the datasets directory)")
-    p.add_argument("--threads", type=int, help="threads for every library (default: every core)")
-    p.add_argument("--min-time", type=float, help="measuring time per point, shared by its rounds")
-    p.add_argument("--repeats", type=int, help="rounds per point")
-    p.add_argument("--timeout", type=float, help="seconds per build point before it is recorded as failed")
-    p.add_argument("--memory-limit-gb", type=float, help="resident memory per build point")
-    p.add_argument("--save-neighbors", action="store_true", default=None, help="keep the returned ids of every point")
+    add_measuring_options(p)
     p.set_defaults(func=run)
 
 
@@ -54,8 +49,6 @@ def run(args) -> int:
         plan, _ = build_plan(_sweep_args(args, str(path)), [])
         return plan
 
-    if args.config is None:
-        raise UserError("give --config FILE.yaml")
     done = run_scale(source, ns, plan_for, results, where)
     total = {k: sum(c[k] for _, c in done) for k in ("measured", "resumed", "failed", "skipped")}
     print(f"scale done: {len(done)} sizes; {total['measured']} measured, {total['resumed']} already stored, "

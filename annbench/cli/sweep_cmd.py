@@ -23,14 +23,9 @@ def add_parser(sub) -> None:
     p.add_argument("--nq", help="query batch sizes, e.g. 1,10,100,1000 (at most the query set's size)")
     p.add_argument("--k", type=int)
     p.add_argument("--device", help="cpu, gpu or cpu,gpu")
-    p.add_argument("--threads", type=int, help="threads for every library (default: every core this process may use)")
     p.add_argument("--results", default=None, help="results directory (default: results/NAME)")
-    p.add_argument("--timeout", type=float, help="seconds per build point before it is recorded as failed")
-    p.add_argument("--memory-limit-gb", type=float, help="resident memory per build point (default 80%% of RAM)")
-    p.add_argument("--min-time", type=float, help="measuring time per point in seconds, shared by its rounds")
-    p.add_argument("--repeats", type=int, help="rounds per point, interleaved across the search settings (default 3)")
+    add_measuring_options(p)
     p.add_argument("--rerank", help="binary codes: re-rank the top R codes by their float vectors, e.g. 0,100")
-    p.add_argument("--save-neighbors", action="store_true", default=None, help="keep the returned ids of every point")
     p.add_argument("--retry-failed", action="store_true",
                    help="measure again the points stored as failed or skipped (a failure is otherwise a result)")
     p.add_argument("--blas-threshold", type=int,
@@ -40,6 +35,16 @@ def add_parser(sub) -> None:
                         "`ray.init` takes it (host:port, auto, ray://...); none: Ray's default (RAY_ADDRESS, "
                         "else a cluster started here, else a new local one). Needs the `cluster` extra")
     p.set_defaults(func=run)
+
+
+def add_measuring_options(p) -> None:
+    """How every point is measured: the options a sweep shares with the commands that run sweeps."""
+    p.add_argument("--threads", type=int, help="threads for every library (default: every core this process may use)")
+    p.add_argument("--timeout", type=float, help="seconds per build point before it is recorded as failed")
+    p.add_argument("--memory-limit-gb", type=float, help="resident memory per build point (default 80%% of RAM)")
+    p.add_argument("--min-time", type=float, help="measuring time per point in seconds, shared by its rounds")
+    p.add_argument("--repeats", type=int, help="rounds per point, interleaved across the search settings (default 3)")
+    p.add_argument("--save-neighbors", action="store_true", default=None, help="keep the returned ids of every point")
 
 
 def _index_params(index: str, extra: list[str]) -> tuple[dict, dict]:
