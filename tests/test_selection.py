@@ -46,7 +46,7 @@ indexes:
 
 def _winners(df, target, budget=Budget()):
     w = best(df, target, RECALL, budget)
-    return {tuple(r[GROUP[1:]]): (r["index"], r["build_label"], r["search_label"]) for _, r in w.iterrows()}
+    return {tuple(r[GROUP[1:7]]): (r["index"], r["build_label"], r["search_label"]) for _, r in w.iterrows()}
 
 
 def test_groups_never_mix_k_threads_or_nq(results):

@@ -69,7 +69,7 @@ def build_report(results: Sequence[str | os.PathLike], out: str | os.PathLike, r
     data = load(list(results), recall_col, machine, env)
     out = Path(out)
     check_out_dir(out, data.dirs)
-    ok_names = sorted(data.ok["index"].unique()) if len(data.records) else []
+    ok_names = sorted(data.ok_all["index"].unique()) if len(data.records) else []
     colors = index_colors(ok_names) | {n: "#8a8f98" for n in data.records.get("index", []) if n not in ok_names}
     sections = build_sections(data.ok, recall_col, colors) if len(data.records) else []
     page = Page(data, recall_col, colors, sections, comparison_charts(sections, recall_col, colors),
@@ -84,7 +84,8 @@ def build_report(results: Sequence[str | os.PathLike], out: str | os.PathLike, r
     remove_stale(out.parent)  # what a report build killed with kill -9 left behind
     tmp = Path(tempfile.mkdtemp(prefix=f"{temp_prefix(out)}tmp-", dir=out.parent))
     try:
-        for chart in [c for s in sections for c in s.charts] + page.comparisons + [c for b in page.sizes for c in b.charts]:
+        for chart in ([c for s in sections for c in s.charts] + page.comparisons
+                      + [c for b in [*page.sizes, *page.blocks] for c in b.charts]):
             write_chart(chart, tmp, image_format)
         (tmp / "index.html").write_text(render_page(page), encoding="utf-8")
         tmp.chmod(0o755)

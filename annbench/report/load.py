@@ -17,6 +17,7 @@ from annbench.errors import UserError
 from annbench.results.envs import select_environment, with_environment
 from annbench.results.frame import load_results
 from annbench.results.schema import RECALL_COLUMNS
+from annbench.results.select import with_load_columns
 from annbench.results.store import ResultStore
 
 NUMERIC = (
@@ -44,8 +45,27 @@ class ReportInput:
     dirs: tuple[Path, ...] = ()
 
     @property
-    def ok(self) -> pd.DataFrame:
+    def ok_all(self) -> pd.DataFrame:
+        """Every ok point, under load and filtered ones included."""
         return self.records[self.records["status"] == "ok"]
+
+    @property
+    def ok(self) -> pd.DataFrame:
+        """The ok points of one caller on every row: what the sections, tables and cards compare."""
+        rows = self.ok_all
+        return rows[(rows["clients"] == 0) & (rows["filter_label"] == "")]
+
+    @property
+    def under_load(self) -> pd.DataFrame:
+        """Ok points measured with concurrent clients (``--clients``), without a filter."""
+        rows = self.ok_all
+        return rows[(rows["clients"] > 0) & (rows["filter_label"] == "")]
+
+    @property
+    def filtered(self) -> pd.DataFrame:
+        """Ok points measured on the rows a filter passes (``--filter-selectivity``)."""
+        rows = self.ok_all
+        return rows[rows["filter_label"] != ""]
 
     @property
     def not_ok(self) -> pd.DataFrame:
@@ -71,7 +91,7 @@ def _normalise(df: pd.DataFrame) -> pd.DataFrame:
     computed = df["train_s"].fillna(0) + df["add_s"].fillna(0)
     has_parts = df["train_s"].notna() | df["add_s"].notna()
     df["build_s"] = df["build_s"].where(df["build_s"].notna(), computed.where(has_parts))
-    return df.reset_index(drop=True)
+    return with_load_columns(df).reset_index(drop=True)
 
 
 def load(dirs: list[str | os.PathLike], recall_col: str = "recall_ties", machine: str | None = None,

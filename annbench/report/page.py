@@ -35,6 +35,7 @@ class Page:
     comparisons: list[dict] = field(default_factory=list)
     explorers: dict[str, dict] = field(default_factory=dict)  # section anchor -> explorer data
     sizes: list = field(default_factory=list)  # by_size.SizeBlock: results swept at several n
+    blocks: list = field(default_factory=list)  # blocks.Block: points under load, filtered points
     image_ext: str = "png"
 
 
@@ -134,6 +135,7 @@ def _nav(page: Page) -> str:
     links = [("recommendation", "Recommendation")] if page.sections else []
     links += [(s.anchor, s.title) for s in page.sections]
     links += [(b.anchor, "As n grows: " + b.title.split(" · as n grows")[0]) for b in page.sizes]
+    links += [(b.anchor, b.nav) for b in page.blocks]
     links += [("query-sets", "Query sets compared")] if page.comparisons else []
     links += [("failures", "Failed / skipped")] if len(page.data.not_ok) else []
     links += [("all-results", "All results"), ("runs", "Runs")] if len(page.data.records) else [("runs", "Runs")]
@@ -147,8 +149,14 @@ def _size_block(page: Page, block) -> str:
     return tag("section", tag("h2", esc(block.title)) + intro + charts + block.table, id=block.anchor)
 
 
+def _block(page: Page, block) -> str:
+    charts = tag("div", "".join(_figure(c, page.image_ext) for c in block.charts), class_="charts")
+    return tag("section", tag("h2", esc(block.title)) + tag("p", block.intro, class_="muted") + charts + block.table,
+               id=block.anchor)
+
+
 def _tail(page: Page) -> str:
-    out = "".join(_size_block(page, b) for b in page.sizes)
+    out = "".join(_size_block(page, b) for b in page.sizes) + "".join(_block(page, b) for b in page.blocks)
     if page.comparisons:
         charts = tag("div", "".join(_figure(c, page.image_ext) for c in page.comparisons), class_="charts")
         out += tag("section", tag("h2", "Query sets compared") + tag(
@@ -169,7 +177,7 @@ def _tail(page: Page) -> str:
 def render_page(page: Page) -> str:
     """The whole HTML document."""
     charts = ({c["id"]: c for sec in page.sections for c in sec.charts} | {c["id"]: c for c in page.comparisons}
-              | {c["id"]: c for b in page.sizes for c in b.charts})
+              | {c["id"]: c for b in [*page.sizes, *page.blocks] for c in b.charts})
     sources = ", ".join(str(d) for d in page.data.dirs)
     header = tag("header", tag("div", "<h1>Which index?</h1>" + tag(
         "p", f"annbench report · {len(page.data.records):,} points from {esc(sources)}", class_="sub")

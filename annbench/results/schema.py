@@ -9,6 +9,10 @@ key        dataset, query_set, index, build (dict), search (dict), rerank (the r
            timing (the timing rule: rule, min_time_s, repeats, min_batches, seed),
            blas_threshold (faiss's distance_compute_blas_threshold; None for backends
            that do not run faiss), env (hash of machine + versions + runtime, below)
+           and, only where set (a key without them keeps the id it always had):
+           clients (C concurrent clients searched the index during the timed rounds, each
+           issuing batches of nq; None: one caller), filter (the rows a search may return:
+           {"attribute", "op", "value", "selectivity"}; None: every row)
 
 Other fields (``None`` where not measured):
 
@@ -62,6 +66,7 @@ RECALL_COLUMNS = ("recall_ties", "recall", "recall_eps", "recall_float_ties", "r
 PERCENTILE_MIN_BATCHES = {50: 1, 95: 20, 99: 100}  # fewer timed batches say nothing about that tail
 KEY_FIELDS = ("dataset", "query_set", "index", "build", "search", "rerank", "nq", "k", "device", "threads",
               "timing", "blas_threshold", "env")
+OPTIONAL_KEY_FIELDS = ("clients", "filter")  # in a point's id only when set, so older records keep their ids
 
 
 def point_id(key: dict) -> str:
@@ -69,8 +74,23 @@ def point_id(key: dict) -> str:
     missing = set(KEY_FIELDS) - set(key)
     if missing:
         raise ValueError(f"point key lacks {', '.join(sorted(missing))}")
+    key = {**{k: key[k] for k in KEY_FIELDS}, **{k: key[k] for k in OPTIONAL_KEY_FIELDS if key.get(k) is not None}}
     blob = json.dumps(key, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha1(blob.encode()).hexdigest()[:20]
+
+
+def key_of(record: dict) -> dict:
+    """The key a stored record was written under."""
+    return {**{k: record[k] for k in KEY_FIELDS}, **{k: record.get(k) for k in OPTIONAL_KEY_FIELDS}}
+
+
+def filter_label(flt) -> str:
+    """``annbench_tag < 300 (selectivity 0.01)``; "" for no filter."""
+    if not isinstance(flt, dict):
+        return ""
+    text = f"{flt.get('attribute')} {flt.get('op')} {flt.get('value')}"
+    sel = flt.get("selectivity")
+    return text + (f" (selectivity {sel:g})" if isinstance(sel, (int, float)) else "")
 
 
 def label(params: dict) -> str:

@@ -3,7 +3,7 @@
 ``annbench summary``, the report's recommendation cards and its tables all
 call :func:`best`. Only comparable points compete: the same environment
 (machine and library versions, :mod:`annbench.results.envs`), dataset, query
-set, k, threads, device and nq (``GROUP``). Within a group the winner is the
+set, k, threads, device, nq, concurrent clients and filter (``GROUP``). Within a group the winner is the
 ok point with the highest median QPS among those whose recall reaches the
 target and whose cost fits the budget (ties: higher recall, then id). The
 runner-up is the best point of another index. When the winner's slowest round
@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from annbench.results.envs import with_environment
+from annbench.results.schema import filter_label
 
-GROUP = ["environment", "dataset", "query_set", "k", "threads", "device", "nq"]
+GROUP = ["environment", "dataset", "query_set", "k", "threads", "device", "nq", "clients", "filter_label"]
 EXTRA = ["runner_up_index", "runner_up_qps", "tie"]
 
 
@@ -64,7 +65,15 @@ def comparable(df: pd.DataFrame) -> pd.DataFrame:
     if df.empty or "status" not in df or "qps" not in df:
         return df.iloc[0:0].assign(environment="")
     rows = df[(df["status"] == "ok") & df["qps"].notna()]
-    return rows if "environment" in rows else with_environment(rows)
+    rows = rows if "environment" in rows else with_environment(rows)
+    return with_load_columns(rows)
+
+
+def with_load_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """``clients`` (0: one caller) and ``filter_label`` ("": every row), never missing, so groups compare."""
+    clients = pd.to_numeric(df["clients"], errors="coerce") if "clients" in df else pd.Series(np.nan, index=df.index)
+    filters = df["filter"] if "filter" in df else pd.Series(None, index=df.index, dtype=object)
+    return df.assign(clients=clients.fillna(0).astype(int), filter_label=[filter_label(f) for f in filters])
 
 
 def _ranked(rows: pd.DataFrame, recall: str) -> pd.DataFrame:

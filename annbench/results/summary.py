@@ -57,10 +57,11 @@ def _group_tables(rows: pd.DataFrame, targets, recall: str, budget: Budget, show
     unbudgeted = {t: best(rows, t, recall, per=["index"]) for t in targets} if budget.describe() else per_index
     tops = best_recall(rows, recall, ["index"])
     for group, part in rows.groupby(GROUP, sort=True, dropna=False):
-        env, dataset, query_set, k, threads, device, nq = group
+        env, dataset, query_set, k, threads, device, nq, clients, flt = group
         if nq not in shown_nq:
             continue
         head = f"\n{dataset} / {query_set} queries / {device} / nq={int(nq)} / k={int(k)} / {int(threads)} threads"
+        head += (f" / {int(clients)} concurrent clients" if clients else "") + (f" / filter {flt}" if flt else "")
         lines.append(head + f"   (recall = {recall}{note}" + (f"; budget {budget.describe()}" if budget.describe() else "")
                      + ")")
         lines += _table(part, group, targets, per_index, unbudgeted, tops)

@@ -38,6 +38,8 @@ class Plan:
     save_neighbors: bool = False
     blas_threshold: int | None = None  # None: BLAS from BLAS_FROM_NQ queries a batch (runner/blas.py), in the installed faiss's unit
     retry_failed: bool = False    # measure again the points stored as failed or skipped
+    clients: list = field(default_factory=lambda: [None])  # concurrent clients per point (None: one caller, batches of nq)
+    filters: list = field(default_factory=lambda: [None])  # row filters (runner/filters.py) as key dicts (None: every row)
 
     def keys(self, bp: BuildPoint, env: str, blas_threshold: int | None) -> list[dict]:
         """Every record key this build point produces: its settings, the timing rule, the faiss BLAS
@@ -45,8 +47,10 @@ class Plan:
         return [
             {"dataset": self.dataset_name, "query_set": qs, "index": bp.index, "build": bp.build,
              "search": search, "rerank": rerank, "nq": nq, "k": self.k, "device": bp.device,
-             "threads": self.threads, "timing": self.timing.key(), "blas_threshold": blas_threshold, "env": env}
+             "threads": self.threads, "timing": self.timing.key(), "blas_threshold": blas_threshold, "env": env,
+             "clients": clients, "filter": flt}
             for search in bp.searches for rerank in bp.reranks for qs in self.query_sets for nq in self.nqs
+            for flt in self.filters for clients in self.clients
         ]
 
 

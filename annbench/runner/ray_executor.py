@@ -172,7 +172,7 @@ def _store_files(store, job: Job, files: dict[str, bytes]) -> None:
     """Write what the node's worker wrote, each file atomically: the arrays, then the records (a
     record means its point is done), which name the driver's dataset path, as a local sweep's do."""
     from annbench.atomic import atomic_path
-    from annbench.results.schema import KEY_FIELDS
+    from annbench.results.schema import key_of
 
     records = sorted(rel for rel in files if rel.startswith("records/"))
     for rel in sorted(set(files) - set(records)):
@@ -180,7 +180,7 @@ def _store_files(store, job: Job, files: dict[str, bytes]) -> None:
             tmp.write_bytes(files[rel])
     for rel in records:
         record = json.loads(files[rel])
-        store.write_record({k: record[k] for k in KEY_FIELDS}, {**record, "dataset_path": job.spec["dataset"]})
+        store.write_record(key_of(record), {**record, "dataset_path": job.spec["dataset"]})
 
 
 def _forwarded(threads: int) -> dict:
