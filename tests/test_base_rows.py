@@ -19,6 +19,7 @@ def test_every_backend_says_how_it_takes_the_base():
     for name in registry.names():
         cls = registry.get(name)
         assert isinstance(cls.adds_in_chunks, bool) and isinstance(cls.trains, bool), name
+        assert cls.concurrency in ("processes", "threads"), name
 
 
 def test_chunks_cover_the_base_in_order(small_chunks, t2i_file):

@@ -22,6 +22,10 @@ class Index(Protocol):
     libraries: ClassVar[tuple[str, ...]]     # import names that build and search: ("faiss",); versioned in results
     adds_in_chunks: ClassVar[bool]           # add() may be called chunk by chunk (False: the whole base, once)
     trains: ClassVar[bool]                   # train() needs vectors (False: it gets an empty array)
+    # --clients C: "processes" (C processes forked from the worker after the build, each searching the
+    # shared index single-threaded: a library searched in-process, whatever it does with the GIL) or
+    # "threads" (C threads of the worker: a database's client, whose server does the searching)
+    concurrency: ClassVar[str]
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None: ...
 

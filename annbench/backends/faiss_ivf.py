@@ -46,6 +46,7 @@ class _IVF:
     libraries: ClassVar[tuple[str, ...]] = ("faiss",)
     adds_in_chunks: ClassVar[bool] = True
     trains: ClassVar[bool] = True  # train() fits on a sample of the base
+    concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)

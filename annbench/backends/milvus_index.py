@@ -42,6 +42,7 @@ class Milvus:
     libraries: ClassVar[tuple[str, ...]] = ("pymilvus", "milvus_lite", "faiss")  # faiss: Milvus Lite's engine
     adds_in_chunks: ClassVar[bool] = False  # one add(): insert everything, then build the index, then load
     trains: ClassVar[bool] = False          # the engine trains IVF on the inserted rows itself
+    concurrency: ClassVar[str] = "threads"  # how --clients runs its clients (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)

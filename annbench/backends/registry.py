@@ -37,7 +37,7 @@ BACKENDS: dict[str, str] = {
 PLUGINS_ENV = "ANNBENCH_BACKENDS"
 # what the runner reads of every backend class (the interface in base.py); a plugin lacking one is refused
 REQUIRED = ("name", "metrics", "devices", "build_params", "search_params", "libraries", "adds_in_chunks",
-            "trains", "check_params")
+            "trains", "concurrency", "check_params")
 
 
 def _all() -> dict[str, str]:

@@ -37,6 +37,7 @@ class USearch:
     libraries: ClassVar[tuple[str, ...]] = ("usearch",)
     adds_in_chunks: ClassVar[bool] = True
     trains: ClassVar[bool] = False  # no training: train() gets no rows
+    concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_setup(type(self), device, metric, threads)

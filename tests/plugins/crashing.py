@@ -22,6 +22,7 @@ class Crashing:
     libraries = ("numpy",)   # its "ok" mode is a numpy exact scan
     adds_in_chunks = False
     trains = False
+    concurrency = "processes"
 
     def __init__(self, d, metric, device, threads, mode="ok", build_delay=0.0):
         self.mode, self.xb, self.delay, self.build_delay = mode, None, 0.0, float(build_delay)
