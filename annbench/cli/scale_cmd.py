@@ -29,7 +29,7 @@ def _sweep_args(args, dataset: str) -> argparse.Namespace:
         config=args.config, index=None, dataset=dataset, queries=None, nq=None, k=None, device=None,
         threads=args.threads, results=None, timeout=args.timeout, memory_limit_gb=args.memory_limit_gb,
         min_time=args.min_time, repeats=args.repeats, rerank=None, save_neighbors=args.save_neighbors,
-        retry_failed=False, blas_threshold=None)
+        retry_failed=False, blas_threshold=None, clients=args.clients)
 
 
 def run(args) -> int:

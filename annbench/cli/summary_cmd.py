@@ -16,6 +16,9 @@ def add_parser(sub) -> None:
     p.add_argument("--max-bytes-per-vector", type=float, metavar="B",
                    help="only settings whose index (plus re-rank vectors) stores at most B bytes per vector")
     p.add_argument("--max-build-s", type=float, metavar="S", help="only settings built in at most S seconds")
+    p.add_argument("--max-p99-ms", type=float, metavar="MS",
+                   help="only settings whose p99 batch latency is at most MS ms (under load with --clients; "
+                        "a point with under 100 timed batches has no p99 and is left out)")
     add_environment_args(p)
     p.set_defaults(func=run)
 
@@ -28,7 +31,7 @@ def run(args) -> int:
 
     targets = parse_targets(args.targets)
     budget = Budget(non_negative("--max-bytes-per-vector", args.max_bytes_per_vector),
-                    non_negative("--max-build-s", args.max_build_s))
+                    non_negative("--max-build-s", args.max_build_s), non_negative("--max-p99-ms", args.max_p99_ms))
     df = select_environment(load_results(*args.results), args.machine, args.env)
     print(format_summary(df, targets, args.recall, budget))
     return 0

@@ -45,6 +45,8 @@ def add_measuring_options(p) -> None:
     p.add_argument("--min-time", type=float, help="measuring time per point in seconds, shared by its rounds")
     p.add_argument("--repeats", type=int, help="rounds per point, interleaved across the search settings (default 3)")
     p.add_argument("--save-neighbors", action="store_true", default=None, help="keep the returned ids of every point")
+    p.add_argument("--clients", help="concurrent clients, e.g. 1,4,16: each point is also timed under that load, "
+                                     "every client issuing batches of nq single-threaded (threads default to 1)")
 
 
 def _index_params(index: str, extra: list[str]) -> tuple[dict, dict]:
@@ -76,11 +78,14 @@ def _settings(args, cfg: dict) -> dict:
         value = getattr(args, name)
         if value is not None:
             s[name] = value
-    for name in ("nq", "device", "rerank"):
-        if getattr(args, name) is not None:
+    for name in ("nq", "device", "rerank", "clients"):
+        if getattr(args, name, None) is not None:
             s[name] = parse_list(getattr(args, name))
     for name in ("nq", "device", "rerank"):
         s[name] = as_list(s[name])
+    s["clients"] = [None] if s["clients"] is None else as_list(s["clients"])
+    if s["clients"] != [None] and args.threads is None and "threads" not in cfg:
+        s["threads"] = 1  # every client searches single-threaded (runner/clients.py)
     if not _number(s["threads"]) or s["threads"] < 0:
         raise UserError(f"threads must be an integer >= 1 (or 0 for every core), got {s['threads']!r}")
     if not _number(s["memory_limit_gb"]) or s["memory_limit_gb"] < 0:
@@ -132,7 +137,7 @@ def build_plan(args, extra: list[str]):
                 threads=s["threads"] or cores(), builds=builds, timeout_s=s["timeout"],
                 memory_limit_bytes=int(s["memory_limit_gb"] * 2**30), timing=timing,
                 save_neighbors=s["save_neighbors"], retry_failed=bool(getattr(args, "retry_failed", False)),
-                blas_threshold=s["blas_threshold"])
+                blas_threshold=s["blas_threshold"], clients=s["clients"])
     results = args.results or cfg.get("results") or os.path.join("results", info["name"])
     return plan, results
 

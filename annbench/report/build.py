@@ -24,6 +24,7 @@ from annbench.report.load import load
 from annbench.report.page import GENERATOR, Page, render_page
 from annbench.report.palette import index_colors
 from annbench.report.sections import build_sections, comparison_charts
+from annbench.report.under_load import under_load_blocks
 
 
 def _inside(path: Path, parent: Path) -> bool:
@@ -77,6 +78,7 @@ def build_report(results: Sequence[str | os.PathLike], out: str | os.PathLike, r
     searched, cache = tuple(Path(d) for d in dataset_dirs), {}
     page.explorers = {s.anchor: explore(s.rows, recall_col, colors, searched, cache=cache) for s in sections}
     page.sizes = size_blocks(data.ok, recall_col, colors) if len(data.records) else []
+    page.blocks = under_load_blocks(data.under_load, recall_col, colors) if len(data.records) else []
     for sec in sections:  # needs the dataset files, as the explorer does
         sec.charts += difficulty.charts(sec.rows, recall_col, colors, searched, cache, sec.anchor)
         sec.difficulty = difficulty.section_medians(sec.rows, searched, cache)

@@ -35,6 +35,9 @@ speed      qps (median over rounds of queries / wall seconds of the round's time
            batches_timed, queries_timed, queries_searched (warm-up and untimed fill
            included), measure_s, cpu_util (process CPU seconds / wall seconds while
            timed: the parallelism that really ran; median over rounds)
+load       with clients (runner/clients.py): client_rule, clients_mode ("processes" | "threads");
+           qps counts every client's queries, the batch percentiles pool every client's batches,
+           cpu_util the clients' CPU; queries_searched counts the worker's own searches
 build      train_s, add_s, build_s (= train_s + add_s), phases a backend times apart (milvus:
            insert_s, index_build_s, load_s), index_bytes (the index as the
            library serialises it, counted through a writer), memory_bytes (resident-set

@@ -31,6 +31,7 @@ class Budget:
 
     max_bytes_per_vector: float | None = None   # index bytes / nb, plus float vectors kept for a re-rank
     max_build_s: float | None = None
+    max_p99_ms: float | None = None             # p99 latency of a batch (under load with --clients); unknown: out
 
     def admits(self, df: pd.DataFrame) -> pd.Series:
         keep = pd.Series(True, index=df.index)
@@ -40,6 +41,9 @@ class Budget:
         if self.max_build_s is not None:
             build = _col(df, "build_s")
             keep &= build.notna() & (build <= self.max_build_s)
+        if self.max_p99_ms is not None:
+            p99 = _col(df, "batch_p99_ms")
+            keep &= p99.notna() & (p99 <= self.max_p99_ms)
         return keep
 
     def describe(self) -> str:
@@ -48,6 +52,8 @@ class Budget:
             parts.append(f"<= {self.max_bytes_per_vector:g} bytes/vector")
         if self.max_build_s is not None:
             parts.append(f"build <= {self.max_build_s:g} s")
+        if self.max_p99_ms is not None:
+            parts.append(f"p99 <= {self.max_p99_ms:g} ms")
         return ", ".join(parts)
 
 
@@ -63,7 +69,7 @@ def total_bytes_per_vector(df: pd.DataFrame) -> pd.Series:
 def comparable(df: pd.DataFrame) -> pd.DataFrame:
     """Ok rows with an ``environment`` column, ready to be grouped by ``GROUP``."""
     if df.empty or "status" not in df or "qps" not in df:
-        return df.iloc[0:0].assign(environment="")
+        return with_load_columns(df.iloc[0:0].assign(environment=""))
     rows = df[(df["status"] == "ok") & df["qps"].notna()]
     rows = rows if "environment" in rows else with_environment(rows)
     return with_load_columns(rows)
@@ -115,6 +121,18 @@ def best(df: pd.DataFrame, target: float, recall: str, budget: Budget = Budget()
         out.append(winner)
     columns = list(rows.columns) + (EXTRA if per is None else [])
     return pd.DataFrame(out, columns=columns).reset_index(drop=True)
+
+
+def best_over_loads(df: pd.DataFrame, target: float, recall: str, budget: Budget = Budget()) -> pd.DataFrame:
+    """Over every client count measured (``--clients``): the highest throughput reaching ``target`` within
+    ``budget`` (say p99 <= 10 ms), by :func:`best` on the points under load with their loads pooled;
+    ``clients`` says at which load the winner ran."""
+    rows = comparable(df)
+    rows = rows[rows["clients"] > 0]
+    if rows.empty:
+        return rows
+    won = best(rows.assign(clients=0, load=rows["clients"]), target, recall, budget)
+    return won.assign(clients=won["load"]).drop(columns="load")
 
 
 def best_recall(df: pd.DataFrame, recall: str, per: list[str]) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from annbench.results.by_size import FAMILY, best_by_size, crossovers, describe_
 from annbench.results.crossover import apart, crossover, describe
 from annbench.results.envs import runtime_label, timing_label
 from annbench.results.float_truth import FLOAT_TRUTH, bytes_label, float_truth_rows
-from annbench.results.select import GROUP, Budget, best, best_recall, comparable, tie_state
+from annbench.results.select import GROUP, Budget, best, best_over_loads, best_recall, comparable, tie_state
 
 DEFAULT_RECALL = "recall_ties"
 TARGETS = (0.9, 0.99)
@@ -42,7 +42,9 @@ def setting(build_label: str, search_label: str) -> str:
 
 def verdict(row: pd.Series, budget: Budget = Budget()) -> str:
     """``ivf_flat (12,345 QPS, nlist=256 nprobe=16); runner-up hnsw 11,900 QPS: tie within noise``."""
-    text = f"{row['index']} ({row['qps']:,.0f} QPS, {setting(row['build_label'], row['search_label'])})"
+    p99 = row.get("batch_p99_ms")
+    tail = f", p99 {p99:,.2f} ms" if row.get("clients") and isinstance(p99, float) and p99 == p99 else ""
+    text = f"{row['index']} ({row['qps']:,.0f} QPS{tail}, {setting(row['build_label'], row['search_label'])})"
     if not isinstance(row.get("runner_up_index"), str):
         return text + "; no other index reaches it" + (" within the budget" if budget.describe() else "")
     margin = {True: "tie within noise (their round ranges overlap)", False: "ahead beyond the round-to-round spread",
@@ -173,6 +175,21 @@ def _scale_lines(df: pd.DataFrame, targets, recall: str) -> list[str]:
     return lines
 
 
+def _load_lines(rows: pd.DataFrame, targets, recall: str, budget: Budget) -> list[str]:
+    """With points under load: the highest throughput over every client count, per target and budget."""
+    lines: list[str] = []
+    for t in targets:
+        for _, row in best_over_loads(rows, t, recall, budget).iterrows():
+            if not lines:
+                lines.append("\n== Under load: the highest throughput over every client count measured"
+                             + (f", within {budget.describe()}" if budget.describe() else "") + " ==")
+            lines.append(f"  {row['dataset']} / {row['query_set']} / nq={int(row['nq'])} / k={int(row['k'])}"
+                         + (f" / filter {row['filter_label']}" if row["filter_label"] else "")
+                         + f", recall >= {t}: {int(row['clients'])} client{'s' * (row['clients'] != 1)}, "
+                         + verdict(row, budget))
+    return lines
+
+
 def _crossover_lines(df: pd.DataFrame, recall: str) -> list[str]:
     """Where CPU and GPU measured the same setting: from which nq the GPU is faster."""
     table = crossover(df, recall)
@@ -204,6 +221,7 @@ def format_summary(df: pd.DataFrame, targets=TARGETS, recall: str = DEFAULT_RECA
         lines.append("\n== Binary codes judged by the float truth of their parent dataset, beside its float indexes ==")
         lines += _tables(binary, targets, FLOAT_TRUTH, budget, ": float (cosine) truth")
     lines += _scale_lines(rows, targets, recall)
+    lines += _load_lines(rows, targets, recall, budget)
     lines += _crossover_lines(rows, recall)
     failed = df[df["status"] != "ok"] if "status" in df else df.iloc[0:0]
     if not failed.empty:

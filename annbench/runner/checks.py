@@ -44,11 +44,28 @@ def check_settings(plan: Plan) -> None:
         raise UserError(f"save_neighbors must be true or false, got {plan.save_neighbors!r}")
     if bad := sorted({bp.device for bp in plan.builds} - set(DEVICES)):
         raise UserError(f"unknown device(s) {', '.join(map(str, bad))} (use {', '.join(DEVICES)})")
+    _check_clients(plan)
     for bp in plan.builds:
         if not bp.searches or not bp.reranks:
             raise UserError(f"{bp.index}: no search setting or re-rank depth to measure")
         for rerank in bp.reranks:
             _positive("rerank", rerank, integer=True, zero_ok=True)
+
+
+def _check_clients(plan: Plan) -> None:
+    from annbench.runner.clients import MAX_CLIENTS
+
+    if plan.clients == [None]:
+        return
+    if not plan.clients:
+        raise UserError("clients: no value given")
+    for c in plan.clients:
+        _positive("clients", c, integer=True)
+        if c > MAX_CLIENTS:
+            raise UserError(f"clients must be at most {MAX_CLIENTS}, got {c}")
+    if plan.threads != 1:
+        raise UserError(f"with --clients every client searches single-threaded: give --threads 1 (or leave it out), "
+                        f"got {plan.threads}")
 
 
 def check_dataset(plan: Plan, info: dict) -> None:

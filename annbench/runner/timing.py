@@ -124,6 +124,11 @@ def time_round(search: Search, order: QueryOrder, nq: int, k: int, rule: TimingR
     return Round(np.asarray(times, dtype=np.int64), wall_ns, cpu_ns, i * nq, nq + i * nq + filled, start)
 
 
+def search_all(search: Search, order: QueryOrder, k: int, ids: np.ndarray) -> int:
+    """Every query, untimed, in batches, its ids written to ``ids``; returns how many were searched."""
+    return _fill(search, order, k, ids, 0)
+
+
 def _fill(search: Search, order: QueryOrder, k: int, ids: np.ndarray, timed: int) -> int:
     """Search, untimed, the queries no timed batch reached; returns how many."""
     if timed >= order.n:

@@ -60,9 +60,12 @@ def _build(cls, ds, bp: dict, threads: int, peak) -> tuple[object, dict]:
 
 def _points(spec: dict, ds, index, rerank, store) -> list:
     """The points still missing, in key order (search settings together), each with its search stage."""
+    from annbench.backends import registry
+    from annbench.runner.clients import client_fields
     from annbench.runner.point import Point
     from annbench.runner.timing import QueryOrder
 
+    mode = registry.get(spec["build_point"]["index"]).concurrency
     seed, orders, points = spec["timing"]["seed"], {}, []
     for key in spec["keys"]:
         if store.has(key):
@@ -73,6 +76,7 @@ def _points(spec: dict, ds, index, rerank, store) -> list:
         if slot not in orders:
             orders[slot] = QueryOrder(queries, seed)
         depth = max(key["rerank"], key["k"]) if key["rerank"] else 0
+        extra = {**extra, **client_fields(key.get("clients"), mode)}
         points.append(Point(key, search, orders[slot], extra, depth))
     return points
 
@@ -93,14 +97,32 @@ def _quality(p, ds, ids, truths, store, save: bool) -> dict:
     return out
 
 
+def _time(p, rule, ids, mode: str):
+    """One round of a point: one caller issuing batches, or ``clients`` concurrent ones (runner/clients.py)."""
+    from annbench.runner.clients import time_clients
+    from annbench.runner.timing import search_all, time_round
+
+    nq, k, clients = p.key["nq"], p.key["k"], p.key.get("clients")
+    if not clients:
+        return time_round(p.search, p.order, nq, k, rule, ids)
+    rnd = time_clients(p.search, p.order, nq, k, clients, rule.round_ns, mode)
+    if mode == "threads":  # the clients searched in this process: its counters saw them
+        rnd.searched = rnd.queries + clients * nq
+    if ids is not None:  # recall: the whole query set, untimed, here
+        rnd.searched += search_all(p.search, p.order, k, ids)
+    return rnd
+
+
 def _measure(points: list, index, ds, truths, store, spec: dict, peak, write, rounds: slice = slice(None)) -> None:
     """Round r of every point, then round r + 1 (``rounds`` of them); a point is written as soon as its
     last round is done."""
+    from annbench.backends import registry
     from annbench.runner.memory import release_free_memory
     from annbench.runner.point import empty_ids
-    from annbench.runner.timing import TimingRule, time_round
+    from annbench.runner.timing import TimingRule
 
     rule = TimingRule(**{k: v for k, v in spec["timing"].items() if k != "rule"})
+    mode = registry.get(spec["build_point"]["index"]).concurrency
     for r in range(rule.repeats)[rounds]:
         current = None
         for p in points:
@@ -110,7 +132,7 @@ def _measure(points: list, index, ds, truths, store, spec: dict, peak, write, ro
             ids = empty_ids(p.order.n, p.key["k"]) if r == 0 else None
             before = index.stats()
             start = peak.reset()
-            rnd = time_round(p.search, p.order, p.key["nq"], p.key["k"], rule, ids)
+            rnd = _time(p, rule, ids, mode)
             p.add_round(rnd, before, index.stats(), start, peak.peak())
             if ids is not None:
                 p.quality = _quality(p, ds, ids, truths, store, spec.get("save_neighbors", False))
