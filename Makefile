@@ -62,6 +62,17 @@ bench-full: bench
 	$(PY) -m annbench summary --results $(RESULTS)
 	$(PY) -m annbench report --results $(RESULTS) --out $(REPORT)
 
+# make bench-load: IVF-Flat, HNSW and Milvus Lite answering single queries from 1, 2 and 4 concurrent clients
+# (annbench/configs/load.yaml), with the fastest setting under a p99 budget; its own results and report.
+LOAD_CONFIG ?= annbench/configs/load.yaml
+LOAD_RESULTS ?= results/load$(SIZE_TAG)
+LOAD_P99_MS ?= 5
+.PHONY: bench-load
+bench-load: $(STAMP) datasets/$(DATASET).hdf5
+	$(PY) -m annbench sweep --config $(LOAD_CONFIG) --dataset $(DATASET) --results $(LOAD_RESULTS)
+	$(PY) -m annbench summary --results $(LOAD_RESULTS) --targets 0.6,0.9 --max-p99-ms $(LOAD_P99_MS)
+	$(PY) -m annbench report --results $(LOAD_RESULTS) --out reports/load$(SIZE_TAG)
+
 # make bench-binary: binary backends on sign (512-bit) and ITQ (256-bit) codes of the default dataset,
 # summarised and reported beside make bench's float results (when there are some) on one float-truth axis.
 BINARY_CONFIG ?= annbench/configs/binary.yaml
