@@ -115,8 +115,8 @@ def test_the_gpu_config_is_the_sweep_of_the_issue():
     from annbench.runner.config import load_config
 
     cfg = load_config("annbench/configs/gpu.yaml")
-    assert cfg["nq"] == [1, 10, 100, 1000, 10000] and cfg["device"] == ["cpu", "gpu"]
-    assert [e["index"] for e in cfg["indexes"]] == ["ivf_flat", "cagra", "ivf_sq8h", "flat"]
+    assert cfg["nq"] == [1, 10, 100, 1000, 10000] and cfg["device"] == ["gpu", "cpu"]
+    assert [e["index"] for e in cfg["indexes"]] == ["ivf_flat", "ivf_sq8h", "cagra", "flat"]
     assert len(cfg["indexes"][0]["search"]["nprobe"]) > 1
     for entry in cfg["indexes"]:
         registry.get(entry["index"]).check_params({k: v[0] for k, v in entry.get("build", {}).items()},

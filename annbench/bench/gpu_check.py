@@ -149,12 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     environment(log)
     if not args.skip_tests:
         step(log, "GPU tests", [sys.executable, "-m", "pytest", "-q", "-m", "gpu", "-p", "no:cacheprovider", "tests"],
-             min(150, guard.left(300)), out / "pytest-gpu.log")
+             min(90, guard.left(300)), out / "pytest-gpu.log")
     name = f"clip-synth-n{args.n}"
     dataset = ROOT / datasets_dir() / f"{name}.hdf5"
     if not dataset.exists():
         step(log, "dataset", annbench("datasets", "make", "clip-synth", "--n", str(args.n), "--nq", str(args.nq),
-                                      "--name", name), guard.left(240))
+                                      "--name", name), guard.left(RESERVE_S + 90))  # 90 s left for the sweep
     if dataset.exists():
         t0 = time.monotonic()
         check = truth_check(dataset)
