@@ -161,6 +161,18 @@ def test_gpu_variants_are_wired_like_their_cpu_index(clone_gpu, name, build, sea
         assert index.index.parallel_mode == 3 and index.index.quantizer.ntotal == 16
 
 
+def test_scalar_quantised_lists_go_to_faiss_own_gpu_code_not_cuvs():
+    import faiss
+
+    from annbench.backends.gpu_common import without_cuvs
+
+    flat = faiss.IndexFlat(16, faiss.METRIC_INNER_PRODUCT)
+    sq8 = faiss.IndexIVFScalarQuantizer(flat, 16, 4, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+    assert without_cuvs(sq8)
+    assert not without_cuvs(flat) and not without_cuvs(faiss.IndexIVFFlat(flat, 16, 4))
+    assert not without_cuvs(faiss.IndexIVFPQ(flat, 16, 4, 4, 4))
+
+
 def test_ivf_pq_with_a_cpu_rerank_is_no_gpu_index(clone_gpu):
     with pytest.raises(Unsupported, match="k_factor=10 re-ranks on the CPU"):
         registry.get("ivf_pq")(32, "angular", "gpu", 1, m=8, k_factor=10)

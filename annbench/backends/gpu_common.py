@@ -44,10 +44,20 @@ def resources():
     return res
 
 
+def without_cuvs(cpu_index: faiss.Index) -> bool:
+    """Indexes cuVS does not implement (faiss's cloner refuses them when asked for cuVS, which is its
+    default in a cuVS build): IVF with scalar-quantised lists runs on faiss's own GPU code."""
+    return isinstance(faiss.downcast_index(cpu_index), faiss.IndexIVFScalarQuantizer)
+
+
 def to_gpu(cpu_index: faiss.Index) -> faiss.Index:
-    """The GPU version of ``cpu_index`` (empty or built), by faiss's cloner with its defaults:
-    float32 storage, 64-bit ids, cuVS where faiss was built with it and supports the index."""
-    return faiss.index_cpu_to_gpu(resources(), DEVICE, cpu_index)
+    """The GPU version of ``cpu_index`` (empty or built), by faiss's cloner with its defaults (float32
+    storage, 64-bit ids, cuVS in a cuVS build) but for ``without_cuvs`` indexes."""
+    options = None
+    if without_cuvs(cpu_index):
+        options = faiss.GpuClonerOptions()
+        options.use_cuvs = False
+    return faiss.index_cpu_to_gpu(resources(), DEVICE, cpu_index, options)
 
 
 def to_host(gpu_index: faiss.Index) -> faiss.Index:
