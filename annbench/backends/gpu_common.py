@@ -40,7 +40,10 @@ def resources():
     """One ``StandardGpuResources`` per worker: its streams, cuBLAS handle and temporary-memory
     stack are made once, before the runner's GPU memory baseline (so they are not the index's)."""
     res = faiss.StandardGpuResources()
-    res.getResources().initializeForDevice(DEVICE)
+    try:
+        res.getResources().initializeForDevice(DEVICE)
+    except (AttributeError, RuntimeError, TypeError):  # then made at first use, inside the build
+        pass
     return res
 
 
@@ -57,7 +60,8 @@ def to_gpu(cpu_index: faiss.Index) -> faiss.Index:
     if without_cuvs(cpu_index):
         options = faiss.GpuClonerOptions()
         options.use_cuvs = False
-    return faiss.index_cpu_to_gpu(resources(), DEVICE, cpu_index, options)
+    # downcast: the GPU class's own attributes (nprobe) must be set on it, never on a generic proxy
+    return faiss.downcast_index(faiss.index_cpu_to_gpu(resources(), DEVICE, cpu_index, options))
 
 
 def to_host(gpu_index: faiss.Index) -> faiss.Index:
