@@ -191,3 +191,17 @@ def test_the_summary_gives_both_times_and_gpu_memory_of_gpu_points():
                         "(0.90 of the time is the GPU's own); GPU 2.00 GiB index, 2.50 GiB peak "
                         "[NVIDIA H200, 143771 MiB]")
     assert gpu_lines(rows[rows["device"] == "cpu"].drop(columns="gpu_model")) == []
+
+
+def test_the_gpu_checks_guard_keeps_time_for_the_last_steps(tmp_path):
+    from annbench.bench.gpu_check import RESERVE_S, Guard, Log, step
+
+    now = [100.0]
+    guard = Guard(480, clock=lambda: now[0])
+    assert guard.left() == 480 - RESERVE_S
+    now[0] += 400
+    assert guard.left() == 80 - RESERVE_S and guard.left(10) == 70
+    log = Log(tmp_path / "log")
+    assert step(log, "sweep", ["false"], guard.left()) == -1  # too little left: not started
+    assert "sweep: skipped, the time guard leaves 5 s" in (tmp_path / "log").read_text()
+    assert step(log, "slow", ["sleep", "60"], 5.5) == 124  # stopped at its limit, the run goes on

@@ -149,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     environment(log)
     if not args.skip_tests:
         step(log, "GPU tests", [sys.executable, "-m", "pytest", "-q", "-m", "gpu", "-p", "no:cacheprovider", "tests"],
-             min(90, guard.left(300)), out / "pytest-gpu.log")
+             min(90, guard.left(RESERVE_S + 150)), out / "pytest-gpu.log")
     name = f"clip-synth-n{args.n}"
     dataset = ROOT / datasets_dir() / f"{name}.hdf5"
     if not dataset.exists():
