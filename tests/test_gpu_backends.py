@@ -226,9 +226,9 @@ def test_gpu_ground_truth_is_the_cpu_ground_truth(clip_gpu):
 @pytest.mark.gpu
 @pytest.mark.parametrize("name, build, search, tolerance", [
     ("flat", {}, {}, 0.005),
-    ("ivf_flat", {"nlist": 128}, {"nprobe": 8}, 0.03),  # k-means differs between devices: recall within noise
-    ("ivf_sq8", {"nlist": 128}, {"nprobe": 8}, 0.03),
-    ("ivf_sq8h", {"nlist": 128}, {"nprobe": 8}, 0.03),
+    ("ivf_flat", {"nlist": 128}, {"nprobe": 32}, 0.03),  # k-means differs between devices: recall within noise
+    ("ivf_sq8", {"nlist": 128}, {"nprobe": 32}, 0.03),
+    ("ivf_sq8h", {"nlist": 128}, {"nprobe": 32}, 0.03),
 ])
 def test_gpu_recall_matches_the_cpu_at_equal_settings(clip_gpu, name, build, search, tolerance):
     xb, xq, truth = clip_gpu
