@@ -146,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     guard, out = Guard(args.budget_s), Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log = Log(out / "gpu-check.log")
-    environment(log)
+    try:
+        environment(log)
+    except Exception as exc:  # faiss itself does not load: nothing else can run, say why in the log
+        log.say(f"environment: {type(exc).__name__}: {exc}")
+        return 1
     if not args.skip_tests:
         step(log, "GPU tests", [sys.executable, "-m", "pytest", "-q", "-m", "gpu", "-p", "no:cacheprovider", "tests"],
              min(90, guard.left(RESERVE_S + 150)), out / "pytest-gpu.log")
