@@ -69,9 +69,7 @@ class GpuSide:
     def build_fields(self) -> dict:
         """Fields of every record of the build point: the GPU that ran it and what the index holds there."""
         return {"gpu_model": self.model, "gpus_used": 1, "gpu_index_bytes": self.memory.index_bytes(),
-                "gpu_memory_method": self.memory.method,
-                "device_time": "device-only rounds (queries resident, results left on the GPU)" if self.upload
-                else None}
+                "gpu_memory_method": self.memory.method}
 
     def attach(self, point, index) -> None:
         """Make ``point`` a GPU point: synchronised searches, device-only rounds where the backend allows."""
