@@ -35,6 +35,13 @@ install-gpu: $(STAMP)
 	$(PY) -m pip install -q --force-reinstall --no-deps faiss-gpu
 	$(PY) -c 'import faiss; print("faiss", faiss.__version__, "sees", faiss.get_num_gpus(), "GPU(s)")'
 
+# make gpu-check: on a GPU machine, the one script of issue 15 (README "GPU"): GPU tests, clip-synth at 1M, the sweep
+# of annbench/configs/gpu.yaml on CPU and GPU, summary and report, into $$OUT (default gpu-check-out). No venv: the GPU
+# machine runs annbench from the working tree with its own Python and the carried faiss-gpu wheels.
+.PHONY: gpu-check
+gpu-check:
+	$(PYTHON) -m annbench.bench.gpu_check
+
 # Debian's headless Chromium, for the report's browser test (no browser download at run time).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -106,3 +106,15 @@ def run_cli(*argv: str, cwd: Path | None = None):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), path] if path else [str(ROOT)])}
     return subprocess.run([sys.executable, "-m", "annbench", *argv], capture_output=True, text=True,
                           cwd=cwd, env=env, timeout=600)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` run only where faiss sees a GPU (faiss-gpu on a CUDA machine)."""
+    from annbench.backends.gpu_common import gpu_count
+
+    if gpu_count() > 0:
+        return
+    skip = pytest.mark.skip(reason="needs a GPU: faiss sees none (or is faiss-cpu)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)

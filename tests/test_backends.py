@@ -12,12 +12,14 @@ import pytest
 from conftest import SHARED, brute_force
 
 from annbench.backends import registry
+from annbench.backends.gpu_common import gpu_count
 from annbench.data.synth import sample_clip_synth
 from annbench.errors import UserError
 from annbench.groundtruth import exact_knn
 from annbench.metrics import distances_of, recall_strict
 
 METRICS = ("angular", "euclidean")
+GPU_BUILT = ("cagra",)  # built on the GPU even when searched on the CPU
 K = 10
 
 
@@ -44,6 +46,8 @@ def accurate(name: str, nb: int, d: int) -> tuple[dict, dict]:
     return {
         "ivf_flat": ({"nlist": nlist}, {"nprobe": nlist}),
         "ivf_sq8": ({"nlist": nlist}, {"nprobe": nlist}),
+        "ivf_sq8h": ({"nlist": nlist}, {"nprobe": nlist}),
+        "cagra": ({"graph_degree": 32, "intermediate_graph_degree": 64}, {"itopk_size": 128}),
         "ivf_pq": ({"nlist": nlist, "m": d // 8, "nbits": 4 if nb < 256 else 5, "k_factor": 50}, {"nprobe": nlist}),
         "hnsw": graph,
         "hnswlib": graph,
@@ -61,7 +65,7 @@ def backend_class(name: str):
         cls = registry.get(name)
     except UserError as exc:  # an optional library that is not installed
         pytest.skip(str(exc))
-    if "cpu" not in cls.devices:
+    if "cpu" not in cls.devices or (name in GPU_BUILT and gpu_count() == 0):
         pytest.skip(f"{name} needs a GPU")
     return cls
 

@@ -115,6 +115,7 @@ def _gpus() -> int:
     return faiss.get_num_gpus() if hasattr(faiss, "StandardGpuResources") else 0
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(_gpus() == 0, reason="faiss sees no GPU")
 @pytest.mark.parametrize("metric", ["angular", "euclidean"])
 def test_gpu_blocks_match_float64_brute_force(unit_data, metric):

@@ -26,6 +26,9 @@ class Index(Protocol):
     # shared index single-threaded: a library searched in-process, whatever it does with the GIL) or
     # "threads" (C threads of the worker: a database's client, whose server does the searching)
     concurrency: ClassVar[str]
+    # Optional, default (): the devices on which search() also takes the queries as a torch CUDA tensor
+    # and returns (D, I) on the device; the runner then also times that (device-only time, runner/gpu_timing.py)
+    device_arrays: ClassVar[tuple[str, ...]]
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None: ...
 

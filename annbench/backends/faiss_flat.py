@@ -1,6 +1,8 @@
 """Exact search (faiss IndexFlat): the reference every other index is compared with.
 
 ndis: nb distances per query, counted here (faiss's flat search keeps no counter).
+On ``gpu`` the empty index is moved to the GPU (faiss GpuIndexFlat) and the base added there;
+stats() also holds the copy times of ``gpu_common.built_facts``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
+from annbench.backends import gpu_common
 from annbench.backends.faiss_common import index_bytes, metric_type, set_threads
 from annbench.backends.params import check_device, with_defaults
 
@@ -17,7 +20,8 @@ from annbench.backends.params import check_device, with_defaults
 class Flat:
     name: ClassVar[str] = "flat"
     metrics: ClassVar[tuple[str, ...]] = ("angular", "euclidean")
-    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    devices: ClassVar[tuple[str, ...]] = ("cpu", "gpu")
+    device_arrays: ClassVar[tuple[str, ...]] = ("gpu",)  # search() also takes CUDA tensors there (base.py)
     build_params: ClassVar[dict[str, Any]] = {}
     search_params: ClassVar[dict[str, Any]] = {}
     libraries: ClassVar[tuple[str, ...]] = ("faiss",)
@@ -30,8 +34,12 @@ class Flat:
         self.check_params(build, {}, nb=1, d=d)
         set_threads(threads)
         self.index = faiss.IndexFlat(d, metric_type(metric))
+        self.on_gpu = device == "gpu"
+        if self.on_gpu:
+            gpu_common.require_gpu(self.name)
+            self.index = gpu_common.to_gpu(self.index)
         self._ndis = 0
-        self._bytes: int | None = None
+        self._facts: dict | None = None
 
     @classmethod
     def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
@@ -42,17 +50,17 @@ class Flat:
 
     def add(self, xb: np.ndarray) -> None:
         self.index.add(xb)
-        self._bytes = None
+        self._facts = None
 
     def set_search_params(self, **params: Any) -> None:
         self.check_params({}, params, self.index.ntotal, self.index.d)
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        D, I = self.index.search(xq, k)
+        D, I = gpu_common.search(self.index, xq, k) if self.on_gpu else self.index.search(xq, k)
         self._ndis += len(xq) * self.index.ntotal  # brute force: every query meets every vector
         return D, I
 
     def stats(self) -> dict:
-        if self._bytes is None:
-            self._bytes = index_bytes(self.index)
-        return {"index_bytes": self._bytes, "ndis": self._ndis}
+        if self._facts is None:
+            self._facts = gpu_common.built_facts(self.index) if self.on_gpu else {"index_bytes": index_bytes(self.index)}
+        return {**self._facts, "ndis": self._ndis}

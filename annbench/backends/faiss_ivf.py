@@ -6,6 +6,10 @@ IVFFlat stores the vectors as they are; IVFSQ8 stores one byte per dimension
 ndis per query: nlist centroid distances (the flat coarse quantizer, counted here)
 + the entries of the probed lists (faiss's ``indexIVF_stats.ndis``), each one full
 distance, to the raw vector (IVFFlat) or decoded from its bytes (IVFSQ8).
+
+On ``gpu`` the empty index is moved to the GPU (faiss GpuIndexIVFFlat / GpuIndexIVFScalarQuantizer)
+and trained (GPU k-means) and filled there; ndis is then unknown (faiss's GPU search keeps no
+counter) and stats() holds the copy times of ``gpu_common.built_facts``.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
+from annbench.backends import gpu_common
 from annbench.backends.faiss_common import index_bytes, ivf_scanned, metric_type, set_threads
 from annbench.backends.params import check_device, require_int, with_defaults
 from annbench.errors import UserError
@@ -40,7 +45,8 @@ class _IVF:
 
     name: ClassVar[str]
     metrics: ClassVar[tuple[str, ...]] = ("angular", "euclidean")
-    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    devices: ClassVar[tuple[str, ...]] = ("cpu", "gpu")
+    device_arrays: ClassVar[tuple[str, ...]] = ("gpu",)  # search() also takes CUDA tensors there (base.py)
     build_params: ClassVar[dict[str, Any]] = {"nlist": 1024}
     search_params: ClassVar[dict[str, Any]] = {"nprobe": 1}
     libraries: ClassVar[tuple[str, ...]] = ("faiss",)
@@ -56,9 +62,13 @@ class _IVF:
         # The quantizer compares with the same metric; for inner product faiss trains spherical k-means.
         self.quantizer = faiss.IndexFlat(d, metric_type(metric))
         self.index = self._make(d, metric_type(metric))
+        self.on_gpu = device == "gpu"
+        if self.on_gpu:
+            gpu_common.require_gpu(self.name)
+            self.index = gpu_common.to_gpu(self.index)  # untrained: k-means runs on the GPU
         self.index.nprobe = self.search_params["nprobe"]
         self._coarse = 0  # centroid distances: faiss's flat quantizer counts none
-        self._bytes: int | None = None
+        self._facts: dict | None = None
 
     def _make(self, d: int, metric: int) -> faiss.IndexIVF:
         raise NotImplementedError
@@ -70,25 +80,33 @@ class _IVF:
     def train(self, xt: np.ndarray) -> None:
         check_training(type(self), len(xt), self.nlist)
         self.index.train(xt)
-        self._bytes = None
+        self._facts = None
 
     def add(self, xb: np.ndarray) -> None:
         self.index.add(xb)
-        self._bytes = None
+        self._facts = None
 
     def set_search_params(self, **params: Any) -> None:
         _, search = with_defaults(type(self), {}, params)
         check_ivf(type(self), {"nlist": self.nlist}, search, nb=self.nlist)
+        if self.on_gpu and search["nprobe"] > gpu_common.MAX_K:
+            raise UserError(f"{self.name}: nprobe={search['nprobe']} exceeds {gpu_common.MAX_K}, the most faiss's GPU IVF probes")
         self.index.nprobe = search["nprobe"]
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.on_gpu:
+            return gpu_common.search(self.index, xq, k)
         self._coarse += len(xq) * self.nlist
         return self.index.search(xq, k)
 
     def stats(self) -> dict:
-        if self._bytes is None:
-            self._bytes = index_bytes(self.index)
-        return {"index_bytes": self._bytes, "ndis": ivf_scanned() + self._coarse}
+        if self.on_gpu:
+            if self._facts is None:
+                self._facts = gpu_common.built_facts(self.index) if self.index.ntotal else {}
+            return dict(self._facts)
+        if self._facts is None:
+            self._facts = {"index_bytes": index_bytes(self.index)}
+        return {**self._facts, "ndis": ivf_scanned() + self._coarse}
 
 
 class IVFFlat(_IVF):

@@ -12,6 +12,10 @@ distance each (building the lookup tables is not counted) + the exact re-rank
 distances, k * k_factor (counted here). Where the probed lists may hold fewer codes than
 k * k_factor, faiss re-ranks fewer and the count is unknown: stats() then leaves ``ndis``
 out (see ``CandidateFloor``).
+
+On ``gpu`` the empty IVF-PQ is moved to the GPU (faiss GpuIndexIVFPQ, cuVS where faiss has it) and
+trained and filled there; ndis is then unknown, and k_factor > 0 is refused (its exact re-rank runs on
+the CPU: not a GPU index). stats() holds the copy times of ``gpu_common.built_facts``.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
+from annbench.backends import gpu_common
 from annbench.backends.faiss_common import CandidateFloor, index_bytes, ivf_scanned, metric_type, set_threads
 from annbench.backends.params import check_device, require_int, with_defaults
 from annbench.backends.faiss_ivf import check_ivf, check_training
-from annbench.errors import UserError
+from annbench.errors import Unsupported, UserError
 
 MAX_NBITS = 16  # faiss's PQ tables hold 2**nbits entries per sub-quantizer
 
@@ -32,7 +37,8 @@ MAX_NBITS = 16  # faiss's PQ tables hold 2**nbits entries per sub-quantizer
 class IVFPQ:
     name: ClassVar[str] = "ivf_pq"
     metrics: ClassVar[tuple[str, ...]] = ("angular", "euclidean")
-    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    devices: ClassVar[tuple[str, ...]] = ("cpu", "gpu")
+    device_arrays: ClassVar[tuple[str, ...]] = ("gpu",)  # search() also takes CUDA tensors there (base.py)
     build_params: ClassVar[dict[str, Any]] = {"nlist": 1024, "m": 64, "nbits": 8, "k_factor": 0}
     search_params: ClassVar[dict[str, Any]] = {"nprobe": 1}
     libraries: ClassVar[tuple[str, ...]] = ("faiss",)
@@ -49,6 +55,10 @@ class IVFPQ:
         set_threads(threads)
         self.quantizer = faiss.IndexFlat(d, metric_type(metric))
         self.ivf = faiss.IndexIVFPQ(self.quantizer, d, self.nlist, m, self.nbits, metric_type(metric))
+        self.on_gpu = device == "gpu"
+        if self.on_gpu:
+            _require_gpu_setting(self.k_factor)
+            self.ivf = gpu_common.to_gpu(self.ivf)  # untrained: k-means and PQ training run on the GPU
         self.ivf.nprobe = self.search_params["nprobe"]
         self.index = self.ivf
         if self.k_factor:
@@ -58,7 +68,7 @@ class IVFPQ:
         self._counted = 0  # what faiss's IVF counter leaves out: centroid and re-rank distances
         self._floor: CandidateFloor | None = None  # after add: the fewest candidates a query gets
         self._uncounted = False  # a search at the current settings re-ranked an unknown number
-        self._bytes: int | None = None
+        self._facts: dict | None = None
 
     @classmethod
     def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
@@ -71,20 +81,24 @@ class IVFPQ:
     def train(self, xt: np.ndarray) -> None:
         check_training(type(self), len(xt), max(self.nlist, 2 ** self.nbits))
         self.index.train(xt)
-        self._bytes = None
+        self._facts = None
 
     def add(self, xb: np.ndarray) -> None:
         self.index.add(xb)
         self._floor = CandidateFloor(self.ivf) if self.k_factor else None
-        self._bytes = None
+        self._facts = None
 
     def set_search_params(self, **params: Any) -> None:
         _, search = with_defaults(type(self), {}, params)
         check_ivf(type(self), {"nlist": self.nlist}, search, nb=self.nlist)
+        if self.on_gpu and search["nprobe"] > gpu_common.MAX_K:
+            raise UserError(f"ivf_pq: nprobe={search['nprobe']} exceeds {gpu_common.MAX_K}, the most faiss's GPU IVF probes")
         self.ivf.nprobe = search["nprobe"]
         self._uncounted = False
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        if self.on_gpu:
+            return gpu_common.search(self.index, xq, k)
         self._counted += len(xq) * self.nlist
         if self.k_factor:
             depth = k * self.k_factor
@@ -95,11 +109,21 @@ class IVFPQ:
         return self.index.search(xq, k)
 
     def stats(self) -> dict:
-        if self._bytes is None:
-            self._bytes = index_bytes(self.index)
+        if self.on_gpu:
+            if self._facts is None:
+                self._facts = gpu_common.built_facts(self.index) if self.index.ntotal else {}
+            return dict(self._facts)
+        if self._facts is None:
+            self._facts = {"index_bytes": index_bytes(self.index)}
         if self._uncounted:
-            return {"index_bytes": self._bytes}
-        return {"index_bytes": self._bytes, "ndis": ivf_scanned() + self._counted}
+            return dict(self._facts)
+        return {**self._facts, "ndis": ivf_scanned() + self._counted}
+
+
+def _require_gpu_setting(k_factor: int) -> None:
+    gpu_common.require_gpu("ivf_pq")
+    if k_factor:
+        raise Unsupported(f"ivf_pq on gpu: k_factor={k_factor} re-ranks on the CPU (not a GPU index); use k_factor 0")
 
 
 def _check_dimension(d: int, m: int) -> None:

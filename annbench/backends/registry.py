@@ -13,6 +13,10 @@ BACKENDS: dict[str, str] = {
     "ivf_flat": "annbench.backends.faiss_ivf:IVFFlat",
     "ivf_sq8": "annbench.backends.faiss_ivf:IVFSQ8",
     "ivf_pq": "annbench.backends.faiss_ivfpq:IVFPQ",
+    # GPU-built (faiss-gpu with cuVS): searched on the GPU, or on the CPU as HNSW (--device cpu)
+    "cagra": "annbench.backends.faiss_cagra:Cagra",
+    # IVF-SQ8 with the coarse quantizer on the GPU, the lists on the CPU (--device gpu)
+    "ivf_sq8h": "annbench.backends.faiss_ivf_sq8h:IVFSQ8H",
     "hnsw": "annbench.backends.faiss_hnsw:HNSW",
     "nsg": "annbench.backends.faiss_nsg:NSG",
     "faiss": "annbench.backends.faiss_factory:Factory",

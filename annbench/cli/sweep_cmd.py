@@ -132,7 +132,7 @@ def build_plan(args, extra: list[str]):
         search = {k: as_list(v) for k, v in (entry.get("search") or {}).items()}
         reranks = as_list(entry["rerank"]) if "rerank" in entry else s["rerank"]
         builds += expand_index(entry["index"], build, search, s["device"], info["n"], info["d"], reranks)
-    timing = TimingRule(min_time_s=s["min_time"], repeats=s["repeats"])
+    timing = TimingRule(min_time_s=s["min_time"], repeats=s["repeats"], min_batches=s["min_batches"])
     plan = Plan(dataset=str(path), dataset_name=info["name"], query_sets=queries, k=s["k"], nqs=s["nq"],
                 threads=s["threads"] or cores(), builds=builds, timeout_s=s["timeout"],
                 memory_limit_bytes=int(s["memory_limit_gb"] * 2**30), timing=timing,

@@ -47,6 +47,12 @@ build      train_s, add_s, build_s (= train_s + add_s), phases a backend times a
            the resident set above where it started), memory_method (how peaks were taken)
 size       bytes_per_vector (index_bytes / nb: codes, lists, graph links),
            rerank_bytes_per_vector (float vectors a re-rank keeps beside the codes)
+gpu        GPU points only: gpu_model, gpus_used; device_qps, device_qps_min, device_qps_max,
+           device_batch_p50_ms (the same rounds with queries resident on the GPU and results left
+           there; qps stays end-to-end, copies included), device_share (qps / device_qps);
+           gpu_index_bytes, gpu_peak_search_bytes (device used memory above the pre-build baseline:
+           after the build, and the most during the point's rounds), gpu_memory_method; to_host_s,
+           from_host_s (copy of the built index to the host, and a host copy onto the GPU)
 work       ndis_per_query (distance computations per query searched, every stage counted;
            None where the library keeps no counter)
 task       for query sets with a true match per query (annbench.quality): task ("paired" or

@@ -16,6 +16,7 @@ from annbench.quality import quality_text
 from annbench.results.by_size import FAMILY, best_by_size, crossovers, describe_crossover
 from annbench.results.crossover import apart, crossover, describe
 from annbench.results.envs import runtime_label, timing_label
+from annbench.results.gpu_figures import gpu_lines
 from annbench.results.float_truth import FLOAT_TRUTH, bytes_label, float_truth_rows
 from annbench.results.select import GROUP, Budget, best, best_over_loads, best_recall, comparable, tie_state
 
@@ -223,6 +224,7 @@ def format_summary(df: pd.DataFrame, targets=TARGETS, recall: str = DEFAULT_RECA
     lines += _scale_lines(rows, targets, recall)
     lines += _load_lines(rows, targets, recall, budget)
     lines += _crossover_lines(rows, recall)
+    lines += gpu_lines(rows)
     failed = df[df["status"] != "ok"] if "status" in df else df.iloc[0:0]
     if not failed.empty:
         lines.append(f"\n{len(failed)} point(s) not measured:")

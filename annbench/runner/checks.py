@@ -63,6 +63,9 @@ def _check_clients(plan: Plan) -> None:
         _positive("clients", c, integer=True)
         if c > MAX_CLIENTS:
             raise UserError(f"clients must be at most {MAX_CLIENTS}, got {c}")
+    if any(bp.device == "gpu" for bp in plan.builds):
+        raise UserError("--clients runs on the CPU only: a GPU index has one caller (faiss's GPU resources are not "
+                        "thread-safe, and forked clients lose the CUDA context); sweep --device gpu without --clients")
     if plan.threads != 1:
         raise UserError(f"with --clients every client searches single-threaded: give --threads 1 (or leave it out), "
                         f"got {plan.threads}")

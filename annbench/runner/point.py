@@ -22,6 +22,7 @@ class Point:
     peak_rss: int = 0
     rss_growth: int = 0              # the most a round raised the resident size above where it started
     quality: dict = field(default_factory=dict)
+    gpu: object | None = None           # a point on the GPU: its device-only rounds and GPU memory peak
 
     def add_round(self, rnd: Round, before: dict, after: dict, start_rss: int, peak_rss: int) -> None:
         self.rounds.append(rnd)
@@ -34,10 +35,12 @@ class Point:
 
     def fields(self) -> dict:
         searched = sum(r.searched for r in self.rounds)
-        return {**summarize(self.rounds), **self.extra, **self.quality,
+        speed = summarize(self.rounds)
+        return {**speed, **self.extra, **self.quality,
                 "queries_searched": searched, "peak_rss_search_bytes": self.peak_rss,
                 "search_rss_growth_bytes": self.rss_growth,
-                "ndis_per_query": None if self.ndis is None else self.ndis / max(1, searched)}
+                "ndis_per_query": None if self.ndis is None else self.ndis / max(1, searched),
+                **(self.gpu.fields(speed["qps"]) if self.gpu is not None else {})}
 
 
 def bytes_per_vector(index_bytes: int | None, nb: int) -> float | None:

@@ -27,7 +27,7 @@ def _configure(spec: dict) -> None:
         faiss.cvar.distance_compute_blas_threshold = int(spec["blas_threshold"])
 
 
-def _build(cls, ds, bp: dict, threads: int, peak) -> tuple[object, dict]:
+def _build(cls, ds, bp: dict, threads: int, peak, gpu=None) -> tuple[object, dict]:
     """Train on the training rows, add the base chunk by chunk as read from the file; only the calls
     into the library are timed (reading the file is not)."""
     import numpy as np
@@ -38,6 +38,8 @@ def _build(cls, ds, bp: dict, threads: int, peak) -> tuple[object, dict]:
     index = cls(ds.d, ds.metric, bp["device"], threads, **bp["build"])
     rss0 = rss()
     peak.reset()
+    if gpu is not None:
+        gpu.build_started()
     xt = training_rows(ds.xb) if cls.trains else np.zeros((0, ds.xb.shape[1]), dtype=ds.xb.dtype)
     t0 = time.perf_counter()
     index.train(xt)
@@ -52,13 +54,15 @@ def _build(cls, ds, bp: dict, threads: int, peak) -> tuple[object, dict]:
     info = {"train_s": train_s, "add_s": add_s, "build_s": train_s + add_s, "rss_before_build_bytes": rss0,
             "memory_bytes": max(0, rss() - rss0), "peak_rss_build_bytes": peak.peak(),
             "memory_method": peak.method}
+    if gpu is not None:  # before stats(), whose copies of a GPU index must not count as the index
+        info.update(gpu.build_fields())
     stats = index.stats()
     info["index_bytes"] = stats.get("index_bytes")
     info.update({k: v for k, v in stats.items() if k.endswith("_s")})  # phases a backend times apart (milvus)
     return index, info
 
 
-def _points(spec: dict, ds, index, rerank, store) -> list:
+def _points(spec: dict, ds, index, rerank, store, gpu=None) -> list:
     """The points still missing, in key order (search settings together), each with its search stage."""
     from annbench.backends import registry
     from annbench.runner.clients import client_fields
@@ -78,6 +82,8 @@ def _points(spec: dict, ds, index, rerank, store) -> list:
         depth = max(key["rerank"], key["k"]) if key["rerank"] else 0
         extra = {**extra, **client_fields(key.get("clients"), mode)}
         points.append(Point(key, search, orders[slot], extra, depth))
+        if gpu is not None:
+            gpu.attach(points[-1], index)
     return points
 
 
@@ -104,6 +110,8 @@ def _time(p, rule, ids, mode: str):
 
     nq, k, clients = p.key["nq"], p.key["k"], p.key.get("clients")
     if not clients:
+        if p.gpu is not None:
+            return p.gpu.round(lambda: time_round(p.search, p.order, nq, k, rule, ids), nq, k, rule)
         return time_round(p.search, p.order, nq, k, rule, ids)
     rnd = time_clients(p.search, p.order, nq, k, clients, rule.round_ns, mode)
     if mode == "threads":  # the clients searched in this process: its counters saw them
@@ -141,7 +149,7 @@ def _measure(points: list, index, ds, truths, store, spec: dict, peak, write, ro
                 write(p)
 
 
-def _measure_tuned(spec: dict, ds, index, rerank, truths, store, peak, write) -> None:
+def _measure_tuned(spec: dict, ds, index, rerank, truths, store, peak, write, gpu=None) -> None:
     """``spec["tune"]`` (:mod:`annbench.runner.tune`): measure the points a bisection chooses, each chosen
     from the recall of the first round of those before it; then the other rounds of every chosen point,
     interleaved as in a sweep."""
@@ -151,7 +159,7 @@ def _measure_tuned(spec: dict, ds, index, rerank, truths, store, peak, write) ->
     chosen: list = []
 
     def measure(keys: list[dict]) -> dict[str, dict]:
-        points = _points({**spec, "keys": keys}, ds, index, rerank, store)
+        points = _points({**spec, "keys": keys}, ds, index, rerank, store, gpu)
         _measure(points, index, ds, truths, store, spec, peak, write, slice(0, 1))
         chosen.extend(points)
         return {point_id(p.key): p.quality for p in points}
@@ -166,6 +174,7 @@ def run(spec: dict) -> None:
     from annbench.data.parent import float_truth
     from annbench.errors import Unsupported
     from annbench.results.store import ResultStore
+    from annbench.runner.gpu_side import GpuSide
     from annbench.runner.memory import PeakRSS, release_free_memory
     from annbench.runner.point import bytes_per_vector
     from annbench.runner.rerank import RerankSource
@@ -181,8 +190,9 @@ def run(spec: dict) -> None:
     if any(key["rerank"] for key in spec["keys"]):
         rerank.load()  # a missing or changed float parent fails the build point before it is built
     peak = PeakRSS()
+    gpu = GpuSide.open(cls, bp["device"])
     try:
-        index, build_info = _build(cls, ds, bp, spec["threads"], peak)
+        index, build_info = _build(cls, ds, bp, spec["threads"], peak, gpu)
     except Unsupported as exc:  # the engine cannot build this (Milvus Lite and IVF_PQ): skipped, with its reason
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for key in spec["keys"]:
@@ -202,10 +212,12 @@ def run(spec: dict) -> None:
 
     truths = float_truth(spec["dataset"], ds)
     if spec.get("tune"):  # annbench tune: the points are chosen as they are measured
-        _measure_tuned(spec, ds, index, rerank, truths, store, peak, write)
+        _measure_tuned(spec, ds, index, rerank, truths, store, peak, write, gpu)
     else:
-        _measure(_points(spec, ds, index, rerank, store), index, ds, truths, store, spec, peak, write)
+        _measure(_points(spec, ds, index, rerank, store, gpu), index, ds, truths, store, spec, peak, write)
     peak.close()
+    if gpu is not None:
+        gpu.close()
 
 
 def _die_with_parent() -> None:

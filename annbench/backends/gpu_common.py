@@ -1,0 +1,112 @@
+"""What the faiss GPU backends share: one set of GPU resources per worker process, moving an
+index to the GPU and back, searching queries that are on the host or already on the device.
+
+Everything faiss-gpu specific is looked up when called, never at import: faiss-cpu lacks
+the ``Gpu*`` classes, and ``annbench indexes`` must still list these backends there. A GPU
+backend on a machine where faiss sees no GPU is refused with :class:`Unsupported` (its points
+are recorded as skipped, "no GPU"); the sweep skips GPU points before building anything.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+import faiss
+import numpy as np
+
+from annbench.backends.faiss_common import index_bytes
+from annbench.errors import Unsupported, UserError
+
+DEVICE = 0          # the GPU every index of a worker lives on (one GPU per point; --gpus is not built yet)
+MAX_K = 2048        # faiss's GPU k-selection limit (CUDA builds): k, and k * k_factor, must stay below
+NO_GPU = "skipped: no GPU"  # the sweep's own reason for a GPU point where faiss sees none
+
+
+def gpu_count() -> int:
+    """GPUs faiss sees: 0 with faiss-cpu (no ``StandardGpuResources``) or without a device."""
+    if not hasattr(faiss, "StandardGpuResources"):
+        return 0
+    return int(faiss.get_num_gpus())
+
+
+def require_gpu(name: str) -> None:
+    if gpu_count() == 0:
+        raise Unsupported(f"{NO_GPU} ({name} is built on a GPU, by faiss built for CUDA; faiss sees none)")
+
+
+@lru_cache(maxsize=1)
+def resources():
+    """One ``StandardGpuResources`` per worker: its streams, cuBLAS handle and temporary-memory
+    stack are made once, before the runner's GPU memory baseline (so they are not the index's)."""
+    res = faiss.StandardGpuResources()
+    try:
+        res.getResources().initializeForDevice(DEVICE)
+    except (AttributeError, RuntimeError, TypeError):  # then made at first use, inside the build
+        pass
+    return res
+
+
+def without_cuvs(cpu_index: faiss.Index) -> bool:
+    """Indexes cuVS does not implement (faiss's cloner refuses them when asked for cuVS, which is its
+    default in a cuVS build): IVF with scalar-quantised lists runs on faiss's own GPU code."""
+    return isinstance(faiss.downcast_index(cpu_index), faiss.IndexIVFScalarQuantizer)
+
+
+def to_gpu(cpu_index: faiss.Index) -> faiss.Index:
+    """The GPU version of ``cpu_index`` (empty or built), by faiss's cloner with its defaults (float32
+    storage, 64-bit ids, cuVS in a cuVS build) but for ``without_cuvs`` indexes."""
+    options = None
+    if without_cuvs(cpu_index):
+        options = faiss.GpuClonerOptions()
+        options.use_cuvs = False
+    # downcast: the GPU class's own attributes (nprobe) must be set on it, never on a generic proxy
+    return faiss.downcast_index(faiss.index_cpu_to_gpu(resources(), DEVICE, cpu_index, options))
+
+
+def to_host(gpu_index: faiss.Index) -> faiss.Index:
+    return faiss.index_gpu_to_cpu(gpu_index)
+
+
+def sync() -> None:
+    """Wait for every GPU: no timer stops, and no memory is read, before the work is done."""
+    faiss.gpu_sync_all_devices()
+
+
+def built_facts(gpu_index: faiss.Index) -> dict:
+    """Once the base is added: ``index_bytes`` (the host copy as faiss writes it, as on the CPU), and
+    the seconds to copy the built index to the host (``to_host_s``) and a host copy onto the GPU
+    (``from_host_s``): what building on the CPU then copying costs on top of the CPU point's build_s.
+    The second GPU copy is freed at once."""
+    t0 = time.perf_counter()
+    host = to_host(gpu_index)
+    t1 = time.perf_counter()
+    copy = to_gpu(host)
+    sync()
+    t2 = time.perf_counter()
+    del copy
+    return {"index_bytes": index_bytes(host), "to_host_s": t1 - t0, "from_host_s": t2 - t1}
+
+
+def on_device(xq) -> bool:
+    """A torch CUDA tensor (the runner's device-only timing hands queries over as those)."""
+    return not isinstance(xq, np.ndarray) and getattr(getattr(xq, "device", None), "type", None) == "cuda"
+
+
+def search(index: faiss.Index, xq, k: int, params=None):
+    """``index.search`` for host queries; for queries already on the GPU (a torch CUDA tensor),
+    faiss reads them and writes ``(D, I)`` in device memory, no copy either way (faiss's
+    GPU indexes take device pointers), and the tensors are returned as they are."""
+    if k > MAX_K:
+        raise UserError(f"k={k} exceeds {MAX_K}, the largest k faiss's GPU indexes select")
+    if not on_device(xq):
+        return index.search(xq, k, params=params)
+    import torch
+
+    n = int(xq.shape[0])
+    D = torch.empty((n, k), dtype=torch.float32, device=xq.device)
+    I = torch.empty((n, k), dtype=torch.int64, device=xq.device)
+    ptr = faiss.cast_integer_to_float_ptr
+    index.search_c(n, ptr(xq.data_ptr()), k, ptr(D.data_ptr()), faiss.cast_integer_to_idx_t_ptr(I.data_ptr()),
+                   params)
+    return D, I
