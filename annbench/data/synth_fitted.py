@@ -1,6 +1,6 @@
 """The parameters of clip-synth fitted to a sample (``--like``), and how a dataset file stores them.
 
-A fitted model is small: per modality a mean direction (d numbers) and nine
+A fitted model is small: per modality a mean direction (d numbers) and ten
 scalars; the random basis, the concept tree's offsets and every row are drawn
 from the seed (:mod:`annbench.data.synth_tree`). It lives in the dataset's
 ``annbench`` attrs, so a file says what it was fitted to: ``synth_fit`` (JSON:
