@@ -226,7 +226,8 @@ def curves_at_split0(clip_arrays, tmp_path_factory):
 
 
 # Where the goal is not met at split 0 (make bench-synth-fit prints every point, and the spread over splits).
-MISSES = {("image", 0): "synthetic image->image IVF nprobe=1 is easier: 0.624 against the real 0.518 (+0.106)"}
+MISSES = {("text", 1): "synthetic text->image IVF nprobe=4 is easier: 0.505 against the real 0.430 (+0.074)",
+          ("image", 0): "synthetic image->image IVF nprobe=1 is easier: 0.593 against the real 0.518 (+0.075)"}
 
 
 def _goal_cases():

@@ -1,6 +1,6 @@
 """The parameters of clip-synth fitted to a sample (``--like``), and how a dataset file stores them.
 
-A fitted model is small: per modality a mean direction (d numbers) and nine
+A fitted model is small: per modality a mean direction (d numbers) and ten
 scalars; the random basis, the concept tree's offsets and every row are drawn
 from the seed (:mod:`annbench.data.synth_tree`). It lives in the dataset's
 ``annbench`` attrs, so a file says what it was fitted to: ``synth_fit`` (JSON:
@@ -34,6 +34,7 @@ class FittedModality:
     hub: float        # residual scale along the other modality's mean (1: untouched)
     alpha: float      # concept tree: the variance below level l is 2^(-alpha * l)
     sigma: float      # spread of tight and loose concepts (log-scale sd over the jitter levels)
+    tau: float = 0.0  # anisotropy of subtrees (log-scale sd per latent coordinate over the jitter levels)
     coupling: float = 0.0  # share of an other-modality-like deviation (cross-modal pairing)
     sample: int = 0   # rows of the sample this modality was fitted on
 
@@ -83,7 +84,7 @@ class FittedModel:
         src = self.source
         lines = [f"fitted to {src.get('name', '?')} ({src.get('fingerprint', '?')}), seed {src.get('seed', '?')}"]
         for name, m in self.modalities.items():
-            lines.append(f"  {name}: sample {m.sample}, alpha {m.alpha:.3f}, sigma {m.sigma:.2f}, "
+            lines.append(f"  {name}: sample {m.sample}, alpha {m.alpha:.3f}, sigma {m.sigma:.2f}, tau {m.tau:.2f}, "
                          f"hub {m.hub:.2f}, coupling {m.coupling:.2f}, spectrum knee {m.knee:.2f} "
                          f"decay {m.decay:.2f} cutoff {m.cutoff:.0f}")
         return "\n".join(lines)
