@@ -39,6 +39,7 @@ class IVFPQ:
     adds_in_chunks: ClassVar[bool] = True
     trains: ClassVar[bool] = True  # train() fits on a sample of the base
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
+    filtering: ClassVar[str] = FAISS_FILTERING  # how a search keeps to a filter's rows (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         cls = type(self)

@@ -43,6 +43,7 @@ class Milvus:
     adds_in_chunks: ClassVar[bool] = False  # one add(): insert everything, then build the index, then load
     trains: ClassVar[bool] = False          # the engine trains IVF on the inserted rows itself
     concurrency: ClassVar[str] = "threads"  # how --clients runs its clients (base.py)
+    filtering: ClassVar[str] = "Milvus boolean expression"  # how a search keeps to a filter's rows (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)
