@@ -26,6 +26,11 @@ class Index(Protocol):
     # shared index single-threaded: a library searched in-process, whatever it does with the GIL) or
     # "threads" (C threads of the worker: a database's client, whose server does the searching)
     concurrency: ClassVar[str]
+    # how the library keeps a search to the rows a filter passes ("faiss IDSelectorBitmap via
+    # SearchParameters", "hnswlib filter function", "Milvus boolean expression"); records carry it.
+    # Such a backend implements set_filter(flt). "": the library cannot; the runner post-filters
+    # (searches deeper, drops the rows the filter refuses: annbench.runner.filtered)
+    filtering: ClassVar[str]
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None: ...
 
@@ -38,6 +43,11 @@ class Index(Protocol):
     def add(self, xb: np.ndarray) -> None: ...     # called once per chunk of the base, in order
     def set_search_params(self, **params: Any) -> None: ...
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+    # Only where ``filtering`` is not "": searches from now on return only rows ``flt.mask`` passes
+    # (an annbench.data.filters.RowFilter; None: every row). The runner calls it with every filter of
+    # the build point before add(), so a backend that stores attributes (Milvus) inserts their columns.
+    # def set_filter(self, flt) -> None: ...
 
     def stats(self) -> dict:
         """``index_bytes``, and ``ndis``: every distance the searches so far computed, cumulative

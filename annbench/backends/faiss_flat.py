@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-from annbench.backends.faiss_common import index_bytes, metric_type, set_threads
+from annbench.backends.faiss_common import FAISS_FILTERING, Selector, index_bytes, metric_type, set_threads
 from annbench.backends.params import check_device, with_defaults
 
 
@@ -32,6 +32,7 @@ class Flat:
         set_threads(threads)
         self.index = faiss.IndexFlat(d, metric_type(metric))
         self._ndis = 0
+        self._selector = Selector()
         self._bytes: int | None = None
 
     @classmethod
@@ -48,8 +49,11 @@ class Flat:
     def set_search_params(self, **params: Any) -> None:
         self.check_params({}, params, self.index.ntotal, self.index.d)
 
+    def set_filter(self, flt) -> None:
+        self._selector.set(flt)
+
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        D, I = self.index.search(xq, k)
+        D, I = self.index.search(xq, k, params=self._selector.params(faiss.SearchParameters))
         self._ndis += len(xq) * self.index.ntotal  # brute force: every query meets every vector
         return D, I
 

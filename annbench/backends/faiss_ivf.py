@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-from annbench.backends.faiss_common import index_bytes, ivf_scanned, metric_type, set_threads
+from annbench.backends.faiss_common import (FAISS_FILTERING, Selector, index_bytes, ivf_scanned, metric_type,
+                                            set_threads)
 from annbench.backends.params import check_device, require_int, with_defaults
 from annbench.errors import UserError
 
@@ -59,6 +60,7 @@ class _IVF:
         self.index = self._make(d, metric_type(metric))
         self.index.nprobe = self.search_params["nprobe"]
         self._coarse = 0  # centroid distances: faiss's flat quantizer counts none
+        self._selector = Selector()
         self._bytes: int | None = None
 
     def _make(self, d: int, metric: int) -> faiss.IndexIVF:
@@ -84,7 +86,11 @@ class _IVF:
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         self._coarse += len(xq) * self.nlist
-        return self.index.search(xq, k)
+        params = self._selector.params(faiss.SearchParametersIVF, nprobe=self.index.nprobe)
+        return self.index.search(xq, k, params=params)
+
+    def set_filter(self, flt) -> None:
+        self._selector.set(flt)
 
     def stats(self) -> dict:
         if self._bytes is None:

@@ -21,7 +21,8 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-from annbench.backends.faiss_common import CandidateFloor, index_bytes, ivf_scanned, metric_type, set_threads
+from annbench.backends.faiss_common import (FAISS_FILTERING, CandidateFloor, Selector, index_bytes, ivf_scanned,
+                                            metric_type, set_threads)
 from annbench.backends.params import check_device, require_int, with_defaults
 from annbench.backends.faiss_ivf import check_ivf, check_training
 from annbench.errors import UserError
@@ -60,6 +61,7 @@ class IVFPQ:
         self._floor: CandidateFloor | None = None  # after add: the fewest candidates a query gets
         self._uncounted = False  # a search at the current settings re-ranked an unknown number
         self._bytes: int | None = None
+        self._selector = Selector()
 
     @classmethod
     def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
@@ -93,7 +95,18 @@ class IVFPQ:
                 self._counted += len(xq) * depth
             else:
                 self._uncounted = True
-        return self.index.search(xq, k)
+        return self.index.search(xq, k, params=self._filtered_params())
+
+    def set_filter(self, flt) -> None:
+        self._selector.set(flt)
+
+    def _filtered_params(self):
+        """The selector goes to the IVF-PQ; a refine re-scores only the candidates it passed."""
+        ivf = self._selector.params(faiss.SearchParametersIVF, nprobe=self.ivf.nprobe)
+        if ivf is None or not self.k_factor:
+            return ivf
+        self._refine_params = faiss.IndexRefineSearchParameters(k_factor=float(self.k_factor), base_index_params=ivf)
+        return self._refine_params
 
     def stats(self) -> dict:
         if self._bytes is None:
