@@ -27,15 +27,17 @@ def _configure(spec: dict) -> None:
         faiss.cvar.distance_compute_blas_threshold = int(spec["blas_threshold"])
 
 
-def _build(cls, ds, bp: dict, threads: int, peak) -> tuple[object, dict]:
+def _build(cls, ds, bp: dict, threads: int, peak, filters=None) -> tuple[object, dict]:
     """Train on the training rows, add the base chunk by chunk as read from the file; only the calls
-    into the library are timed (reading the file is not)."""
+    into the library are timed (reading the file is not). A backend that filters gets the filters first."""
     import numpy as np
 
     from annbench.runner.base_rows import chunks, training_rows
     from annbench.runner.memory import release_free_memory, rss
 
     index = cls(ds.d, ds.metric, bp["device"], threads, **bp["build"])
+    if filters is not None:
+        filters.hand_over(index)
     rss0 = rss()
     peak.reset()
     xt = training_rows(ds.xb) if cls.trains else np.zeros((0, ds.xb.shape[1]), dtype=ds.xb.dtype)
@@ -58,7 +60,7 @@ def _build(cls, ds, bp: dict, threads: int, peak) -> tuple[object, dict]:
     return index, info
 
 
-def _points(spec: dict, ds, index, rerank, store) -> list:
+def _points(spec: dict, ds, index, rerank, store, filters) -> list:
     """The points still missing, in key order (search settings together), each with its search stage."""
     from annbench.runner.point import Point
     from annbench.runner.timing import QueryOrder
@@ -69,11 +71,12 @@ def _points(spec: dict, ds, index, rerank, store) -> list:
             continue
         qs = ds.query_set(key["query_set"])
         search, queries, extra = rerank.search_inputs(index, qs, key["rerank"])
+        search, how = filters.search(index, search, key)
         slot = (qs.name, bool(key["rerank"]))
         if slot not in orders:
             orders[slot] = QueryOrder(queries, seed)
         depth = max(key["rerank"], key["k"]) if key["rerank"] else 0
-        points.append(Point(key, search, orders[slot], extra, depth))
+        points.append(Point(key, search, orders[slot], {**extra, **how}, depth, truth=filters.truth(key, qs)))
     return points
 
 
@@ -82,13 +85,14 @@ def _quality(p, ds, ids, truths, store, save: bool) -> dict:
     from annbench.quality import task_quality
 
     qs, k = ds.query_set(p.key["query_set"]), p.key["k"]
+    gt_I, gt_D = p.truth or (qs.neighbors, qs.distances)  # a filtered point: the truth over its rows
     out = {"modality": qs.modality, "n_queries": qs.nq}
-    out.update(all_recalls(ds.xb, qs.queries, ids, qs.neighbors, qs.distances, k, ds.metric))
-    out.update(float_recalls(ids, *truths.get(qs.name, (None, None)), k))
-    out.update(task_quality(ids, qs.neighbors, qs.pairs, qs.task))
+    out.update(all_recalls(ds.xb, qs.queries, ids, gt_I, gt_D, k, ds.metric))
+    out.update(float_recalls(ids, *(truths.get(qs.name, (None, None)) if p.truth is None else (None, None)), k))
+    out.update(task_quality(ids, qs.neighbors, None if p.truth is not None else qs.pairs, qs.task))
     if save:
         out["neighbors_file"] = store.write_neighbors(p.key, ids)
-        per_query = recall_ties(ids, qs.neighbors, qs.distances, k)
+        per_query = recall_ties(ids, gt_I, gt_D, k)
         out["per_query_recall_file"] = store.write_per_query(p.key, "recall", per_query)
     return out
 
@@ -119,7 +123,7 @@ def _measure(points: list, index, ds, truths, store, spec: dict, peak, write, ro
                 write(p)
 
 
-def _measure_tuned(spec: dict, ds, index, rerank, truths, store, peak, write) -> None:
+def _measure_tuned(spec: dict, ds, index, rerank, truths, store, peak, write, filters) -> None:
     """``spec["tune"]`` (:mod:`annbench.runner.tune`): measure the points a bisection chooses, each chosen
     from the recall of the first round of those before it; then the other rounds of every chosen point,
     interleaved as in a sweep."""
@@ -129,7 +133,7 @@ def _measure_tuned(spec: dict, ds, index, rerank, truths, store, peak, write) ->
     chosen: list = []
 
     def measure(keys: list[dict]) -> dict[str, dict]:
-        points = _points({**spec, "keys": keys}, ds, index, rerank, store)
+        points = _points({**spec, "keys": keys}, ds, index, rerank, store, filters)
         _measure(points, index, ds, truths, store, spec, peak, write, slice(0, 1))
         chosen.extend(points)
         return {point_id(p.key): p.quality for p in points}
@@ -145,6 +149,7 @@ def run(spec: dict) -> None:
     from annbench.errors import Unsupported
     from annbench.results.store import ResultStore
     from annbench.runner.memory import PeakRSS, release_free_memory
+    from annbench.runner.filtered import Filters
     from annbench.runner.point import bytes_per_vector
     from annbench.runner.rerank import RerankSource
 
@@ -159,8 +164,9 @@ def run(spec: dict) -> None:
     if any(key["rerank"] for key in spec["keys"]):
         rerank.load()  # a missing or changed float parent fails the build point before it is built
     peak = PeakRSS()
+    filters = Filters(ds, spec["keys"], spec["results"], spec["dataset_fingerprint"])
     try:
-        index, build_info = _build(cls, ds, bp, spec["threads"], peak)
+        index, build_info = _build(cls, ds, bp, spec["threads"], peak, filters)
     except Unsupported as exc:  # the engine cannot build this (Milvus Lite and IVF_PQ): skipped, with its reason
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for key in spec["keys"]:
@@ -180,9 +186,9 @@ def run(spec: dict) -> None:
 
     truths = float_truth(spec["dataset"], ds)
     if spec.get("tune"):  # annbench tune: the points are chosen as they are measured
-        _measure_tuned(spec, ds, index, rerank, truths, store, peak, write)
+        _measure_tuned(spec, ds, index, rerank, truths, store, peak, write, filters)
     else:
-        _measure(_points(spec, ds, index, rerank, store), index, ds, truths, store, spec, peak, write)
+        _measure(_points(spec, ds, index, rerank, store, filters), index, ds, truths, store, spec, peak, write)
     peak.close()
 
 
