@@ -1,0 +1,143 @@
+"""Filtered sweeps end to end on the real CLIP text-to-image set (1000 images, 2148 text queries)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from annbench.data.filters import row_filter, seeded
+
+CONFIG = """
+indexes:
+  - {index: flat}
+  - {index: ivf_flat, build: {nlist: 16}, search: {nprobe: [1, 4, 16]}}
+  - {index: hnsw, build: {M: 16, ef_construction: 100}, search: {ef: 64}}
+  - {index: hnswlib, build: {M: 16, ef_construction: 100}, search: {ef: 64}}
+  - {index: milvus, build: {index_type: FLAT}}
+  - {index: annoy, build: {n_trees: 10}}
+"""
+HOW = {"flat": "faiss IDSelectorBitmap via SearchParameters", "ivf_flat": "faiss IDSelectorBitmap via SearchParameters",
+       "hnsw": "faiss IDSelectorBitmap via SearchParameters", "hnswlib": "hnswlib filter function",
+       "milvus": "Milvus boolean expression"}
+
+
+@pytest.fixture(scope="module")
+def t2i_attr_file(tmp_path_factory, t2i_dataset):
+    """The text-to-image set with an integer attribute ``shard`` (row id mod 5) stored beside the base."""
+    from dataclasses import replace
+
+    from annbench.data.hdf5io import write_dataset
+
+    ds = replace(t2i_dataset, attributes={"shard": np.arange(t2i_dataset.nb, dtype=np.int64) % 5})
+    return write_dataset(ds, tmp_path_factory.mktemp("attr") / "t2i-attr.hdf5")
+
+
+@pytest.fixture(scope="module")
+def swept(tmp_path_factory, t2i_attr_file):
+    tmp = tmp_path_factory.mktemp("filtered")
+    (tmp / "sweep.yaml").write_text(CONFIG)
+    r = run_cli("sweep", "--dataset", str(t2i_attr_file), "--config", str(tmp / "sweep.yaml"), "--queries", "text",
+                "--filter-selectivity", "0.01,0.1", "--filter", "shard == 2", "--nq", "100", "--k", "10",
+                "--min-time", "0.02", "--repeats", "1", "--threads", "2", "--save-neighbors",
+                "--results", str(tmp / "res"))
+    assert r.returncode == 0, r.stderr
+    recs = [json.loads(p.read_text()) for p in (tmp / "res" / "records").glob("*.json")]
+    return tmp / "res", recs
+
+
+def _at(recs, index, selectivity):
+    return [r for r in recs if r["index"] == index and r["filter"].get("selectivity") == selectivity]
+
+
+def test_every_point_is_filtered_and_measured(swept):
+    _, recs = swept
+    assert recs and all(r["status"] == "ok" for r in recs)
+    assert all(r["filter"] for r in recs)  # the filters cross every point; none unfiltered
+    assert {r["index"] for r in recs} == {"flat", "ivf_flat", "hnsw", "hnswlib", "milvus", "annoy"}
+
+
+@pytest.mark.parametrize("selectivity", [0.01, 0.1])
+def test_exact_indexes_reach_recall_one_against_the_filtered_truth(swept, selectivity):
+    """Done when: flat at selectivity 0.01 gives recall 1.0 exactly; so do an exact Milvus and a full IVF probe."""
+    _, recs = swept
+    for index in ("flat", "milvus"):
+        (rec,) = _at(recs, index, selectivity)
+        assert rec["recall"] == 1.0 and rec["recall_ties"] == 1.0, (index, rec["recall"])
+    (full,) = [r for r in _at(recs, "ivf_flat", selectivity) if r["search"]["nprobe"] == 16]
+    assert full["recall"] == 1.0
+
+
+def test_each_record_says_how_its_backend_filtered(swept):
+    _, recs = swept
+    for r in recs:
+        if r["index"] == "annoy":
+            depth = min(1000, int(np.ceil(2 * 10 / r["filter_selectivity"])))
+            assert r["filter_method"] == f"post-filter (k'={depth})"
+        else:
+            assert r["filter_method"] == HOW[r["index"]]
+        assert r["filter_rows"] == round(r["filter_selectivity"] * 1000)
+    assert {r["filter_selectivity"] for r in recs} == {0.01, 0.1, 0.2}  # shard == 2: measured, 200 of 1000 rows
+
+
+def test_every_returned_id_passes_the_filter(swept, t2i_attr_file):
+    res, recs = swept
+    shard = np.arange(1000) % 5
+    for r in recs:
+        allowed = row_filter(r["filter"], {"shard": shard}, 1000).mask
+        ids = np.load(res / r["neighbors_file"])
+        assert allowed[ids[ids >= 0]].all(), (r["index"], r["filter"])
+
+
+def test_ivf_recall_rises_with_nprobe_under_a_filter(swept):
+    _, recs = swept
+    for selectivity in (0.01, 0.1):
+        by_nprobe = {r["search"]["nprobe"]: r["recall"] for r in _at(recs, "ivf_flat", selectivity)}
+        assert by_nprobe[1] < by_nprobe[4] <= by_nprobe[16] == 1.0, by_nprobe
+
+
+def test_a_filter_drops_the_task_quality_and_a_rerun_resumes(swept, t2i_attr_file):
+    res, recs = swept
+    assert all(r.get("paired_r1") is None and r.get("zero_shot_top1") is None for r in recs)
+    truths = sorted((res / "filtered_truth").glob("*.npz"))
+    assert len(truths) == 3  # one per filter and query set, computed once for every index
+    r = run_cli("sweep", "--dataset", str(t2i_attr_file), "--index", "flat", "--queries", "text",
+                "--filter-selectivity", "0.01", "--nq", "100", "--k", "10", "--min-time", "0.02", "--repeats", "1",
+                "--threads", "2", "--save-neighbors", "--results", str(res))
+    assert r.returncode == 0 and "0 measured, 1 already stored" in r.stdout, r.stderr
+    assert sorted((res / "filtered_truth").glob("*.npz")) == truths
+
+
+def test_filtered_truth_on_disk_is_the_exact_top_k_of_the_passing_rows(swept, t2i_dataset):
+    from conftest import brute_force
+
+    from annbench.runner.filtered import read_truth, truth_path
+
+    res, recs = swept
+    qs = t2i_dataset.query_set("text")
+    flt = seeded(0.1, 1000)
+    I, D = read_truth(truth_path(res, recs[0]["dataset_fingerprint"], flt, "text", qs.gt_depth))
+    allowed = np.flatnonzero(row_filter(flt, {}, 1000).mask)
+    refD, refI = brute_force(t2i_dataset.xb[allowed], qs.queries, 100, "angular")
+    np.testing.assert_allclose(D, refD, atol=1e-5)
+    assert (I == allowed[refI]).mean() > 0.999  # ids differ only between exact ties
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--filter-selectivity", "0"], "filter selectivity must be a number in (0, 1], got 0"),
+    (["--filter-selectivity", "1.5"], "filter selectivity must be a number in (0, 1], got 1.5"),
+    (["--filter-selectivity", "some"], "filter selectivity must be a number in (0, 1], got 'some'"),
+    (["--filter-selectivity", "0.001"], "passes 1 base row(s), fewer than k=10"),
+    (["--filter", "colour == 1"], "the dataset has no attribute 'colour' (it has: annbench_tag, shard)"),
+    (["--filter", "shard ~ 1"], "--filter: cannot read 'shard ~ 1'"),
+    (["--filter", "shard == 7"], "filter shard == 7 passes no base row"),
+])
+def test_bad_filters_are_refused_in_one_line_before_anything_runs(tmp_path, t2i_attr_file, args, message):
+    r = run_cli("sweep", "--dataset", str(t2i_attr_file), "--index", "flat", "--k", "10", *args,
+                "--results", str(tmp_path / "res"))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "res").exists()
