@@ -141,3 +141,25 @@ def test_bad_filters_are_refused_in_one_line_before_anything_runs(tmp_path, t2i_
     assert r.returncode == 2, r.stdout + r.stderr
     assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "res").exists()
+
+
+def test_report_draws_recall_and_qps_against_selectivity_per_index(swept, tmp_path):
+    from annbench.report.build import build_report
+    from annbench.report.filtered import filtered_blocks
+    from annbench.report.load import load
+
+    res, _ = swept
+    data = load([res])
+    (block,) = filtered_blocks(data.filtered, "recall_ties", {})
+    charts = {c["id"].rsplit("-", 1)[1]: c for c in block.charts}
+    assert set(charts) == {"recall", "qps", "target"} and charts["recall"]["x"]["log"]
+    recall = {s["name"]: {p["x"]: p["y"] for p in s["points"]} for s in charts["recall"]["series"]}
+    assert recall["flat"] == {0.01: 1.0, 0.1: 1.0}  # seeded filters only; shard == 2 is in the table
+    assert recall["ivf_flat nlist=16"] == {0.01: 1.0, 0.1: 1.0}  # its most accurate setting: nprobe=16
+    assert len(recall) == 6
+    assert "shard == 2" in block.table and "post-filter (k&#x27;=1000)" in block.table  # annoy at 0.01
+
+    page = build_report([res], tmp_path / "report")
+    html = page.read_text()
+    assert 'id="filtered-t2i-attr-text"' in html and "Recall vs selectivity" in html
+    assert (tmp_path / "report" / "filtered-t2i-attr-text-recall.png").stat().st_size > 0
