@@ -26,7 +26,7 @@ GROUP = ["environment", "dataset", "query_set"]
 
 def _prepared(rows: pd.DataFrame) -> pd.DataFrame:
     rows = rows.copy()
-    for col in ("filter_selectivity", "filter_method"):
+    for col in ("filter", "filter_selectivity", "filter_method"):
         if col not in rows:
             rows[col] = None
     rows["filter_selectivity"] = pd.to_numeric(rows["filter_selectivity"], errors="coerce")
