@@ -13,7 +13,9 @@ A point whose key has a ``filter`` is searched one of two ways, and its record s
 
 Recall is measured against the exact top-K over the passing rows only
 (:mod:`annbench.groundtruth.filtered`), cached in ``RESULTS/filtered_truth/`` under a name
-hashed from the dataset fingerprint, the filter, the query set and K.
+hashed from the dataset fingerprint, the filter, the query set and K. The sweep computes it
+before any worker starts; a worker that finds none (on a Ray node, whose worker writes into a
+results folder of its own) computes it the same way before measuring.
 """
 
 from __future__ import annotations
@@ -43,27 +45,33 @@ def truth_path(results: str | Path, fingerprint: str, flt: dict, query_set: str,
 def prepare_truths(dataset: str, keys: list[dict], results: str, fingerprint: str) -> int:
     """Compute, in the sweep's process before any worker starts, every filtered truth the ``keys``
     need and the results directory lacks; returns how many were computed."""
-    from annbench.atomic import atomic_path
     from annbench.data.hdf5io import read_dataset
-    from annbench.groundtruth.filtered import filtered_knn
 
     wanted = {(filter_text(k["filter"]), k["query_set"]): k["filter"] for k in keys if k.get("filter")}
     if not wanted:
         return 0
-    ds, made = read_dataset(dataset, lazy_base=True), 0  # the base streams in blocks from the file
+    ds = read_dataset(dataset, lazy_base=True)  # the base streams in blocks from the file
+    made = 0
     for (_, name), flt in wanted.items():
-        qs = ds.query_set(name)
-        path = truth_path(results, fingerprint, flt, name, qs.gt_depth)
-        if path.exists():
-            continue
-        rf = row_filter(flt, ds.attributes, ds.nb)
-        print(f"sweep: exact truth of {name!r} over the {rf.passing} rows passing {rf.expression}", file=sys.stderr)
-        D, I = filtered_knn(ds.xb, qs.queries, rf.mask, qs.gt_depth, ds.metric)
-        with atomic_path(path) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, neighbors=I, distances=D)
-        made += 1
+        path = truth_path(results, fingerprint, flt, name, ds.query_set(name).gt_depth)
+        if not path.exists():
+            write_truth(ds, flt, ds.query_set(name), path)
+            made += 1
     return made
+
+
+def write_truth(ds, flt: dict, qs, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The exact top-K of ``qs`` over the rows ``flt`` passes, written atomically to ``path``."""
+    from annbench.atomic import atomic_path
+    from annbench.groundtruth.filtered import filtered_knn
+
+    rf = row_filter(flt, ds.attributes, ds.nb)
+    print(f"annbench: exact truth of {qs.name!r} over the {rf.passing} rows passing {rf.expression}", file=sys.stderr)
+    D, I = filtered_knn(ds.xb, qs.queries, rf.mask, qs.gt_depth, ds.metric)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, neighbors=I, distances=D)
+    return I, D
 
 
 def read_truth(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -116,7 +124,10 @@ class Filters:
         """The filtered ``(neighbors, distances)`` of a filtered point; None without a filter."""
         if not key.get("filter"):
             return None
-        return read_truth(truth_path(self.results, self.fingerprint, key["filter"], qs.name, qs.gt_depth))
+        path = truth_path(self.results, self.fingerprint, key["filter"], qs.name, qs.gt_depth)
+        if not path.exists():  # a worker on a Ray node writes into a results folder of its own
+            return write_truth(self.ds, key["filter"], qs, path)
+        return read_truth(path)
 
 
 def post_filtered(search, mask: np.ndarray, depth: int):
