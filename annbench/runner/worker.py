@@ -85,11 +85,12 @@ def _quality(p, ds, ids, truths, store, save: bool) -> dict:
     from annbench.quality import task_quality
 
     qs, k = ds.query_set(p.key["query_set"]), p.key["k"]
-    gt_I, gt_D = p.truth or (qs.neighbors, qs.distances)  # a filtered point: the truth over its rows
+    filtered = p.truth is not None  # judged against the truth over its rows; the task's pairs may not pass
+    gt_I, gt_D = p.truth if filtered else (qs.neighbors, qs.distances)
     out = {"modality": qs.modality, "n_queries": qs.nq}
     out.update(all_recalls(ds.xb, qs.queries, ids, gt_I, gt_D, k, ds.metric))
-    out.update(float_recalls(ids, *(truths.get(qs.name, (None, None)) if p.truth is None else (None, None)), k))
-    out.update(task_quality(ids, qs.neighbors, None if p.truth is not None else qs.pairs, qs.task))
+    out.update(float_recalls(ids, *((None, None) if filtered else truths.get(qs.name, (None, None))), k))
+    out.update(task_quality(ids, qs.neighbors, None if filtered else qs.pairs, qs.task))
     if save:
         out["neighbors_file"] = store.write_neighbors(p.key, ids)
         per_query = recall_ties(ids, gt_I, gt_D, k)
