@@ -163,3 +163,20 @@ def test_report_draws_recall_and_qps_against_selectivity_per_index(swept, tmp_pa
     html = page.read_text()
     assert 'id="filtered-t2i-attr-text"' in html and "Recall vs selectivity" in html
     assert (tmp_path / "report" / "filtered-t2i-attr-text-recall.png").stat().st_size > 0
+
+
+def test_a_config_gives_filters_as_the_command_line_does(tmp_path, t2i_attr_file):
+    from types import SimpleNamespace
+
+    from annbench.cli.sweep_cmd import build_plan
+
+    (tmp_path / "f.yaml").write_text("indexes: [{index: flat}]\nfilter_selectivity: [0.01, 0.5]\nfilter: shard != 0\n")
+    args = SimpleNamespace(config=str(tmp_path / "f.yaml"), index=None, dataset=str(t2i_attr_file), queries=None,
+                           nq=None, k=None, device=None, results=None, threads=None, timeout=None,
+                           memory_limit_gb=None, min_time=None, repeats=None, save_neighbors=None, rerank=None,
+                           blas_threshold=None, filter_selectivity=None, filter=None)
+    plan, _ = build_plan(args, [])
+    assert [f["value"] for f in plan.filters] == [10, 500, 0]
+    assert plan.filters[2] == {"attribute": "shard", "op": "!=", "value": 0}
+    args.filter_selectivity = "0.1"  # the command line wins over the config
+    assert [f["value"] for f in build_plan(args, [])[0].filters] == [100, 0]
