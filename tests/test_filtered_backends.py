@@ -97,3 +97,15 @@ def test_a_backend_declaring_filtering_must_implement_set_filter(monkeypatch):
     monkeypatch.setenv("ANNBENCH_BACKENDS", "half=half_backend:Half")
     with pytest.raises(UserError, match="set_filter"):
         registry.get("half")
+
+
+def test_flat_counts_the_distances_to_passing_rows_only(unit_data):
+    xb, xq = unit_data
+    index = registry.get("flat")(xb.shape[1], "angular", "cpu", 1)
+    index.add(xb)
+    index.set_filter(row_filter(seeded(0.1, len(xb)), {}, len(xb)))
+    index.search(xq, 10)
+    assert index.stats()["ndis"] == len(xq) * 200
+    index.set_filter(None)
+    index.search(xq, 10)
+    assert index.stats()["ndis"] == len(xq) * (200 + len(xb))

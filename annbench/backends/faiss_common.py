@@ -142,13 +142,15 @@ class Selector:
 
     def __init__(self) -> None:
         self.sel, self._bits, self._made = None, None, {}
+        self.passing: int | None = None  # rows the filter passes (None: no filter)
 
     def set(self, flt) -> None:
         """``flt``: an :class:`annbench.data.filters.RowFilter`, or None for every row."""
         self._made = {}
         if flt is None:
-            self.sel = self._bits = None
+            self.sel = self._bits = self.passing = None
             return
+        self.passing = int(np.count_nonzero(flt.mask))
         self._bits = np.packbits(np.asarray(flt.mask, dtype=bool), bitorder="little")
         self.sel = faiss.IDSelectorBitmap(len(flt.mask), faiss.swig_ptr(self._bits))
 

@@ -1,6 +1,7 @@
 """Exact search (faiss IndexFlat): the reference every other index is compared with.
 
-ndis: nb distances per query, counted here (faiss's flat search keeps no counter).
+ndis: nb distances per query, counted here (faiss's flat search keeps no counter); under a filter, the
+passing rows' (faiss checks the selector before it scores a row).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ class Flat:
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         D, I = self.index.search(xq, k, params=self._selector.params(faiss.SearchParameters))
-        self._ndis += len(xq) * self.index.ntotal  # brute force: every query meets every vector
+        rows = self.index.ntotal if self._selector.passing is None else self._selector.passing
+        self._ndis += len(xq) * rows  # brute force: every query meets every (passing) vector
         return D, I
 
     def stats(self) -> dict:
