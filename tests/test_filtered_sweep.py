@@ -180,3 +180,12 @@ def test_a_config_gives_filters_as_the_command_line_does(tmp_path, t2i_attr_file
     assert plan.filters[2] == {"attribute": "shard", "op": "!=", "value": 0}
     args.filter_selectivity = "0.1"  # the command line wins over the config
     assert [f["value"] for f in build_plan(args, [])[0].filters] == [100, 0]
+
+
+def test_summary_has_a_table_per_filter_saying_how_each_index_filtered(swept):
+    res, _ = swept
+    r = run_cli("summary", "--results", str(res))
+    assert r.returncode == 0, r.stderr
+    assert "/ filter annbench_tag < 10 (selectivity 0.01)" in r.stdout and "/ filter shard == 2 " in r.stdout
+    assert ("filtered by: annoy post-filter (k'=1000); flat faiss IDSelectorBitmap via SearchParameters; "
+            "hnsw faiss IDSelectorBitmap via SearchParameters; hnswlib hnswlib filter function; ") in r.stdout
