@@ -68,14 +68,17 @@ def test_expression_filter_on_a_stored_column():
     assert rf.expression == "cluster >= 3" and rf.selectivity == 0.25 and rf.mask[3] and not rf.mask[2]
 
 
+ZEROS = {"cluster": np.zeros(10, dtype=np.int64)}
+
+
 @pytest.mark.parametrize("make, message", [
     (lambda: seeded(0, 100), "in (0, 1]"),
     (lambda: seeded(1.5, 100), "in (0, 1]"),
     (lambda: parse_expression("cluster ~ 3"), "cannot read"),
     (lambda: parse_expression("cluster == three"), "cannot read"),
-    (lambda: row_filter({"attribute": "shop", "op": "==", "value": 1}, {"cluster": np.zeros(10)}, 10), "no attribute 'shop'"),
-    (lambda: row_filter({"attribute": "cluster", "op": "=~", "value": 1}, {"cluster": np.zeros(10)}, 10), "unknown operator"),
-    (lambda: row_filter({"attribute": "cluster", "op": ">", "value": 5}, {"cluster": np.zeros(10)}, 10), "passes no base row"),
+    (lambda: row_filter({"attribute": "shop", "op": "==", "value": 1}, ZEROS, 10), "no attribute 'shop'"),
+    (lambda: row_filter({"attribute": "cluster", "op": "=~", "value": 1}, ZEROS, 10), "unknown operator"),
+    (lambda: row_filter({"attribute": "cluster", "op": ">", "value": 5}, ZEROS, 10), "passes no base row"),
 ])
 def test_bad_filters_are_one_line_errors(make, message):
     with pytest.raises(UserError, match=re.escape(message)) as exc:

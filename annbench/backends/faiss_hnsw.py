@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-from annbench.backends.faiss_common import (FAISS_FILTERING, Selector, hnsw_entry_points, hnsw_visited, index_bytes, metric_type,
-                                            set_threads)
+from annbench.backends.faiss_common import (FAISS_FILTERING, Selector, hnsw_entry_points, hnsw_visited,
+                                            index_bytes, metric_type, set_threads)
 from annbench.backends.params import check_device, require_int, require_ints, with_defaults
 
 

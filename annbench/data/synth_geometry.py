@@ -194,8 +194,8 @@ def concepts(model: SynthModel, modality: str, stream: int, start: int, stop: in
     out = np.empty(max(0, stop - start), dtype=np.int64)
     for b in range(start // BLOCK, -(-stop // BLOCK)):
         lo, hi = max(start, b * BLOCK), min(stop, (b + 1) * BLOCK)
-        rng = np.random.default_rng([model.seed, 1 + stream, b])
-        out[lo - start:hi - start] = rng.choice(CONCEPTS, BLOCK, p=model.popularity[modality])[lo - b * BLOCK:hi - b * BLOCK]
+        drawn = np.random.default_rng([model.seed, 1 + stream, b]).choice(CONCEPTS, BLOCK, p=model.popularity[modality])
+        out[lo - start:hi - start] = drawn[lo - b * BLOCK:hi - b * BLOCK]
     return out
 
 

@@ -64,8 +64,8 @@ def _chart(rows: pd.DataFrame, column: str, recall_col: str, colors: dict, cid: 
         series.append(spec.series(name, colors.get(part["index"].iloc[0], "#888"), pts, line="all"))
     if not series:
         return None
-    return spec.chart(cid, "line", title, subtitle, spec.axis("selectivity (fraction of the base that passes)", log=True),
-                      y, series)
+    x = spec.axis("selectivity (fraction of the base that passes)", log=True)
+    return spec.chart(cid, "line", title, subtitle, x, y, series)
 
 
 def _best_at_target(rows: pd.DataFrame, recall_col: str) -> pd.DataFrame:

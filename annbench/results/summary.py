@@ -80,7 +80,9 @@ def _filter_line(part: pd.DataFrame) -> list[str]:
     if "filter_method" not in part:
         return []
     how = part.dropna(subset=["filter_method"]).drop_duplicates("index").sort_values("index")
-    return ["  filtered by: " + "; ".join(f"{r['index']} {r['filter_method']}" for _, r in how.iterrows())] if len(how) else []
+    if how.empty:
+        return []
+    return ["  filtered by: " + "; ".join(f"{r['index']} {r['filter_method']}" for _, r in how.iterrows())]
 
 
 def _quality_lines(part: pd.DataFrame, group: tuple, target: float, chosen: pd.DataFrame, tops: pd.DataFrame
