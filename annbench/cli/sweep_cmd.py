@@ -79,7 +79,7 @@ def _settings(args, cfg: dict) -> dict:
     s = {**DEFAULTS, **{k: v for k, v in cfg.items() if k in DEFAULTS}}
     for name in ("k", "threads", "timeout", "min_time", "repeats", "memory_limit_gb", "save_neighbors",
                  "blas_threshold", "filter_selectivity", "filter"):
-        value = getattr(args, name)
+        value = getattr(args, name, None)  # scale and tune have no filter options
         if value is not None:
             s[name] = value
     for name in ("nq", "device", "rerank"):
