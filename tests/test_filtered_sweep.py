@@ -119,8 +119,9 @@ def test_filtered_truth_on_disk_is_the_exact_top_k_of_the_passing_rows(swept, t2
     res, recs = swept
     qs = t2i_dataset.query_set("text")
     flt = seeded(0.1, 1000)
-    I, D = read_truth(truth_path(res, recs[0]["dataset_fingerprint"], flt, "text", qs.gt_depth))
-    allowed = np.flatnonzero(row_filter(flt, {}, 1000).mask)
+    rf = row_filter(flt, {}, 1000)
+    I, D = read_truth(truth_path(res, recs[0]["dataset_fingerprint"], rf, "text", qs.gt_depth))
+    allowed = np.flatnonzero(rf.mask)
     refD, refI = brute_force(t2i_dataset.xb[allowed], qs.queries, 100, "angular")
     np.testing.assert_allclose(D, refD, atol=1e-5)
     assert (I == allowed[refI]).mean() > 0.999  # ids differ only between exact ties

@@ -84,3 +84,16 @@ def test_bad_filters_are_one_line_errors(make, message):
     with pytest.raises(UserError, match=re.escape(message)) as exc:
         make()
     assert "\n" not in str(exc.value)
+
+
+def test_the_truth_cache_is_keyed_by_the_rows_a_filter_passes(tmp_path):
+    """The same expression over a changed attribute column is another truth; the same rows are the same."""
+    from annbench.runner.filtered import truth_path
+
+    flt = parse_expression("shop == 1")
+    a = row_filter(flt, {"shop": np.arange(100) % 3}, 100)
+    b = row_filter(flt, {"shop": np.arange(100) % 4}, 100)
+    same = row_filter(flt, {"shop": (np.arange(100) % 3) * 1}, 100)
+    assert truth_path(tmp_path, "fp", a, "text", 100) != truth_path(tmp_path, "fp", b, "text", 100)
+    assert truth_path(tmp_path, "fp", a, "text", 100) == truth_path(tmp_path, "fp", same, "text", 100)
+    assert truth_path(tmp_path, "fp", a, "text", 100) != truth_path(tmp_path, "fp2", a, "text", 100)

@@ -13,7 +13,8 @@ A point whose key has a ``filter`` is searched one of two ways, and its record s
 
 Recall is measured against the exact top-K over the passing rows only
 (:mod:`annbench.groundtruth.filtered`), cached in ``RESULTS/filtered_truth/`` under a name
-hashed from the dataset fingerprint, the filter, the query set and K. The sweep computes it
+hashed from the dataset fingerprint, the rows the filter passes (so an attribute column
+changed since is a new truth), the query set and K. The sweep computes it
 before any worker starts; a worker that finds none (on a Ray node, whose worker writes into a
 results folder of its own) computes it the same way before measuring.
 """
@@ -37,8 +38,9 @@ def post_filter_depth(k: int, selectivity: float, nb: int) -> int:
     return max(k, min(nb, math.ceil(2 * k / selectivity)))
 
 
-def truth_path(results: str | Path, fingerprint: str, flt: dict, query_set: str, depth: int) -> Path:
-    blob = "|".join([fingerprint, filter_text(flt), query_set, str(depth)])
+def truth_path(results: str | Path, fingerprint: str, rf: RowFilter, query_set: str, depth: int) -> Path:
+    rows = hashlib.sha1(np.packbits(rf.mask).tobytes()).hexdigest()
+    blob = "|".join([fingerprint, rows, query_set, str(depth)])
     return Path(results) / TRUTH_DIR / f"{hashlib.sha1(blob.encode()).hexdigest()[:20]}.npz"
 
 
@@ -53,19 +55,19 @@ def prepare_truths(dataset: str, keys: list[dict], results: str, fingerprint: st
     ds = read_dataset(dataset, lazy_base=True)  # the base streams in blocks from the file
     made = 0
     for (_, name), flt in wanted.items():
-        path = truth_path(results, fingerprint, flt, name, ds.query_set(name).gt_depth)
+        rf, qs = row_filter(flt, ds.attributes, ds.nb), ds.query_set(name)
+        path = truth_path(results, fingerprint, rf, name, qs.gt_depth)
         if not path.exists():
-            write_truth(ds, flt, ds.query_set(name), path)
+            write_truth(ds, rf, qs, path)
             made += 1
     return made
 
 
-def write_truth(ds, flt: dict, qs, path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """The exact top-K of ``qs`` over the rows ``flt`` passes, written atomically to ``path``."""
+def write_truth(ds, rf: RowFilter, qs, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The exact top-K of ``qs`` over the rows ``rf`` passes, written atomically to ``path``."""
     from annbench.atomic import atomic_path
     from annbench.groundtruth.filtered import filtered_knn
 
-    rf = row_filter(flt, ds.attributes, ds.nb)
     print(f"annbench: exact truth of {qs.name!r} over the {rf.passing} rows passing {rf.expression}", file=sys.stderr)
     D, I = filtered_knn(ds.xb, qs.queries, rf.mask, qs.gt_depth, ds.metric)
     with atomic_path(path) as tmp:
@@ -124,9 +126,10 @@ class Filters:
         """The filtered ``(neighbors, distances)`` of a filtered point; None without a filter."""
         if not key.get("filter"):
             return None
-        path = truth_path(self.results, self.fingerprint, key["filter"], qs.name, qs.gt_depth)
+        rf = self.rows[filter_text(key["filter"])]
+        path = truth_path(self.results, self.fingerprint, rf, qs.name, qs.gt_depth)
         if not path.exists():  # a worker on a Ray node writes into a results folder of its own
-            return write_truth(self.ds, key["filter"], qs, path)
+            return write_truth(self.ds, rf, qs, path)
         return read_truth(path)
 
 
