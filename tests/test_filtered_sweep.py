@@ -190,3 +190,25 @@ def test_summary_has_a_table_per_filter_saying_how_each_index_filtered(swept):
     assert "/ filter annbench_tag < 10 (selectivity 0.01)" in r.stdout and "/ filter shard == 2 " in r.stdout
     assert ("filtered by: annoy post-filter (k'=1000); flat faiss IDSelectorBitmap via SearchParameters; "
             "hnsw faiss IDSelectorBitmap via SearchParameters; hnswlib hnswlib filter function; ") in r.stdout
+
+
+def test_imported_attributes_follow_the_held_out_rows_and_filter_a_sweep(tmp_path, clip_arrays):
+    from annbench.data.hdf5io import read_dataset
+    from annbench.data.importer import holdout_rows
+
+    images = tmp_path / "images.npy"
+    np.save(images, clip_arrays["images"])
+    np.save(tmp_path / "shop.npy", np.arange(1000) % 4)
+    np.save(tmp_path / "short.npy", np.arange(10))
+    common = ["datasets", "import", "imgs", "--base", str(images), "--holdout", "100", "--metric", "angular"]
+    r = run_cli(*common, "--attribute", f"shop={tmp_path / 'short.npy'}", "--out", str(tmp_path / "bad.hdf5"))
+    assert r.returncode == 2 and "need 1000 integers (one per base row)" in r.stderr
+    r = run_cli(*common, "--attribute", f"shop={tmp_path / 'shop.npy'}", "--out", str(tmp_path / "imgs.hdf5"))
+    assert r.returncode == 0, r.stderr
+    kept = ~holdout_rows(1000, 100, 0)
+    assert np.array_equal(read_dataset(tmp_path / "imgs.hdf5").attributes["shop"], (np.arange(1000) % 4)[kept])
+    r = run_cli("sweep", "--dataset", str(tmp_path / "imgs.hdf5"), "--index", "flat", "--filter", "shop == 1",
+                "--nq", "10", "--k", "10", "--min-time", "0.02", "--repeats", "1", "--results", str(tmp_path / "res"))
+    assert r.returncode == 0, r.stderr
+    (rec,) = [json.loads(p.read_text()) for p in (tmp_path / "res" / "records").glob("*.json")]
+    assert rec["recall"] == 1.0 and rec["filter_rows"] == int(((np.arange(1000) % 4)[kept] == 1).sum())
