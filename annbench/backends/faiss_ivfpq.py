@@ -91,7 +91,8 @@ class IVFPQ:
         self._counted += len(xq) * self.nlist
         if self.k_factor:
             depth = k * self.k_factor
-            if self._floor is not None and depth <= self._floor.now():
+            # under a filter the probed lists may pass fewer than depth candidates: the count is unknown
+            if self._floor is not None and depth <= self._floor.now() and self._selector.sel is None:
                 self._counted += len(xq) * depth
             else:
                 self._uncounted = True
