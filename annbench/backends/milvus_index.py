@@ -12,6 +12,9 @@ collection loaded; stats() gives the three times apart (``insert_s``, ``index_bu
 first, descending; L2: Lite gives the distance, a server its square). No ``ndis``: Milvus keeps no
 distance counter. Threads: Milvus Lite runs its faiss indexes in this process with ``threads``
 OpenMP threads; a server runs with its own thread pools, which no client sets.
+
+Filtered search: each filter's attribute is an INT64 field inserted with the rows (set_filter()
+before add()), and searches carry the filter as a boolean expression (``annbench_tag < 1000``).
 """
 
 from __future__ import annotations
