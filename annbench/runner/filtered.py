@@ -104,11 +104,12 @@ class Filters:
         if not self.rows:
             return search, {}
         if not key.get("filter"):  # a native filter set for an earlier point is cleared
-            return (self._switching(index, search, None, None) if type(index).filtering else search), {}
+            native = type(index).filtering and key.get("device", "cpu") == "cpu"
+            return (self._switching(index, search, None, None) if native else search), {}
         text = filter_text(key["filter"])
         rf = self.rows[text]
         fields = {"filter_selectivity": rf.selectivity, "filter_rows": rf.passing}
-        method = type(index).filtering
+        method = type(index).filtering if key.get("device", "cpu") == "cpu" else ""  # faiss GPU: no IDSelector
         if method:
             return self._switching(index, search, text, rf), {**fields, "filter_method": method}
         depth = post_filter_depth(key["k"], rf.selectivity, self.ds.nb)
