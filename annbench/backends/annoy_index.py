@@ -30,6 +30,7 @@ class Annoy:
     adds_in_chunks: ClassVar[bool] = False  # annoy adds its items and builds the forest in one call
     trains: ClassVar[bool] = False  # no training: train() gets no rows
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
+    filtering: ClassVar[str] = ""  # how a search keeps to a filter's rows (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)

@@ -29,6 +29,11 @@ class Index(Protocol):
     # Optional, default (): the devices on which search() also takes the queries as a torch CUDA tensor
     # and returns (D, I) on the device; the runner then also times that (device-only time, runner/gpu_timing.py)
     device_arrays: ClassVar[tuple[str, ...]]
+    # how the library keeps a search to the rows a filter passes ("faiss IDSelectorBitmap via
+    # SearchParameters", "hnswlib filter function", "Milvus boolean expression"); records carry it.
+    # Such a backend implements set_filter(flt). "": the library cannot; the runner post-filters
+    # (searches deeper, drops the rows the filter refuses: annbench.runner.filtered)
+    filtering: ClassVar[str]
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None: ...
 
@@ -41,6 +46,11 @@ class Index(Protocol):
     def add(self, xb: np.ndarray) -> None: ...     # called once per chunk of the base, in order
     def set_search_params(self, **params: Any) -> None: ...
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]: ...
+
+    # Only where ``filtering`` is not "": searches from now on return only rows ``flt.mask`` passes
+    # (an annbench.data.filters.RowFilter; None: every row). The runner calls it with every filter of
+    # the build point before add(), so a backend that stores attributes (Milvus) inserts their columns.
+    # def set_filter(self, flt) -> None: ...
 
     def stats(self) -> dict:
         """``index_bytes``, and ``ndis``: every distance the searches so far computed, cumulative

@@ -28,6 +28,7 @@ class BinJaccardFlat:
     adds_in_chunks: ClassVar[bool] = False  # a numpy array grown by each add: whole, as the codes are small
     trains: ClassVar[bool] = False  # no training: train() gets no rows
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
+    filtering: ClassVar[str] = ""  # how a search keeps to a filter's rows (base.py)
     keep: ClassVar[Filter | None] = None   # the filters of binary_substructure set one
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:

@@ -28,6 +28,7 @@ class BinIVF:
     adds_in_chunks: ClassVar[bool] = True
     trains: ClassVar[bool] = True  # train() fits on a sample of the base
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
+    filtering: ClassVar[str] = ""  # how a search keeps to a filter's rows (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)

@@ -36,6 +36,7 @@ class Cagra:
     adds_in_chunks: ClassVar[bool] = False  # the graph is built from the whole base at once
     trains: ClassVar[bool] = False          # no training: train() gets no rows
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py); refused on a GPU
+    filtering: ClassVar[str] = ""  # none: the runner post-filters (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_setup(type(self), device, metric, threads)

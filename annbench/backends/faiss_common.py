@@ -126,3 +126,39 @@ def search_capped(index: faiss.Index, xq: np.ndarray, k: int,
     I_out = np.full((len(xq), k), -1, dtype=np.int64)
     D_out[:, :depth], I_out[:, :depth] = D, I
     return D_out, I_out
+
+
+FAISS_FILTERING = "faiss IDSelectorBitmap via SearchParameters"
+
+
+class Selector:
+    """A filter's rows as a faiss ``IDSelectorBitmap``, and the search parameters that carry it.
+
+    faiss reads a search's settings from the parameters object when one is given, not from the
+    index (``SearchParametersIVF`` defaults nprobe to 1): the caller passes the current settings
+    every time. One object per (kind, settings) is kept until the filter changes, so a search of
+    one query pays no construction. The bitmap and selector live here: faiss holds raw pointers.
+    """
+
+    def __init__(self) -> None:
+        self.sel, self._bits, self._made = None, None, {}
+        self.passing: int | None = None  # rows the filter passes (None: no filter)
+
+    def set(self, flt) -> None:
+        """``flt``: an :class:`annbench.data.filters.RowFilter`, or None for every row."""
+        self._made = {}
+        if flt is None:
+            self.sel = self._bits = self.passing = None
+            return
+        self.passing = int(np.count_nonzero(flt.mask))
+        self._bits = np.packbits(np.asarray(flt.mask, dtype=bool), bitorder="little")
+        self.sel = faiss.IDSelectorBitmap(len(flt.mask), faiss.swig_ptr(self._bits))
+
+    def params(self, kind: type, **settings):
+        """``kind(sel=..., **settings)`` under the current filter; None without a filter."""
+        if self.sel is None:
+            return None
+        key = (kind, tuple(sorted(settings.items())))
+        if key not in self._made:
+            self._made[key] = kind(sel=self.sel, **settings)
+        return self._made[key]

@@ -1,6 +1,7 @@
 """Exact search (faiss IndexFlat): the reference every other index is compared with.
 
-ndis: nb distances per query, counted here (faiss's flat search keeps no counter).
+ndis: nb distances per query, counted here (faiss's flat search keeps no counter); under a filter, the
+passing rows' (faiss checks the selector before it scores a row).
 On ``gpu`` the empty index is moved to the GPU (faiss GpuIndexFlat) and the base added there;
 stats() also holds the copy times of ``gpu_common.built_facts``.
 """
@@ -13,7 +14,7 @@ import faiss
 import numpy as np
 
 from annbench.backends import gpu_common
-from annbench.backends.faiss_common import index_bytes, metric_type, set_threads
+from annbench.backends.faiss_common import FAISS_FILTERING, Selector, index_bytes, metric_type, set_threads
 from annbench.backends.params import check_device, with_defaults
 
 
@@ -28,6 +29,7 @@ class Flat:
     adds_in_chunks: ClassVar[bool] = True
     trains: ClassVar[bool] = False  # no training: train() gets no rows
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
+    filtering: ClassVar[str] = FAISS_FILTERING  # how a search keeps to a filter's rows (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)
@@ -40,6 +42,7 @@ class Flat:
             self.index = gpu_common.to_gpu(self.index)
         self._ndis = 0
         self._facts: dict | None = None
+        self._selector = Selector()
 
     @classmethod
     def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
@@ -55,9 +58,16 @@ class Flat:
     def set_search_params(self, **params: Any) -> None:
         self.check_params({}, params, self.index.ntotal, self.index.d)
 
+    def set_filter(self, flt) -> None:
+        self._selector.set(flt)
+
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        D, I = gpu_common.search(self.index, xq, k) if self.on_gpu else self.index.search(xq, k)
-        self._ndis += len(xq) * self.index.ntotal  # brute force: every query meets every vector
+        if self.on_gpu:  # faiss's GPU indexes take no selector: filtered GPU points are post-filtered (runner)
+            D, I = gpu_common.search(self.index, xq, k)
+        else:
+            D, I = self.index.search(xq, k, params=self._selector.params(faiss.SearchParameters))
+        rows = self.index.ntotal if self._selector.passing is None else self._selector.passing
+        self._ndis += len(xq) * rows  # brute force: every query meets every (passing) vector
         return D, I
 
     def stats(self) -> dict:

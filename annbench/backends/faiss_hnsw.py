@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 import faiss
 import numpy as np
 
-from annbench.backends.faiss_common import (hnsw_entry_points, hnsw_visited, index_bytes, metric_type,
-                                            set_threads)
+from annbench.backends.faiss_common import (FAISS_FILTERING, Selector, hnsw_entry_points, hnsw_visited,
+                                            index_bytes, metric_type, set_threads)
 from annbench.backends.params import check_device, require_int, require_ints, with_defaults
 
 
@@ -27,6 +27,7 @@ class HNSW:
     adds_in_chunks: ClassVar[bool] = True
     trains: ClassVar[bool] = False  # no training: train() gets no rows
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
+    filtering: ClassVar[str] = FAISS_FILTERING  # how a search keeps to a filter's rows (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         cls = type(self)
@@ -38,6 +39,7 @@ class HNSW:
         self.index.hnsw.efConstruction = params["ef_construction"]
         self.index.hnsw.efSearch = search["ef"]
         self._entry_points = 0
+        self._selector = Selector()
         self._bytes: int | None = None
 
     @classmethod
@@ -58,7 +60,11 @@ class HNSW:
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         self._entry_points += hnsw_entry_points(len(xq), self.index.ntotal)
-        return self.index.search(xq, k)
+        params = self._selector.params(faiss.SearchParametersHNSW, efSearch=self.index.hnsw.efSearch)
+        return self.index.search(xq, k, params=params)
+
+    def set_filter(self, flt) -> None:
+        self._selector.set(flt)
 
     def stats(self) -> dict:
         if self._bytes is None:

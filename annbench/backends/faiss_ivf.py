@@ -20,7 +20,8 @@ import faiss
 import numpy as np
 
 from annbench.backends import gpu_common
-from annbench.backends.faiss_common import index_bytes, ivf_scanned, metric_type, set_threads
+from annbench.backends.faiss_common import (FAISS_FILTERING, Selector, index_bytes, ivf_scanned, metric_type,
+                                            set_threads)
 from annbench.backends.params import check_device, require_int, with_defaults
 from annbench.errors import UserError
 
@@ -53,6 +54,7 @@ class _IVF:
     adds_in_chunks: ClassVar[bool] = True
     trains: ClassVar[bool] = True  # train() fits on a sample of the base
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
+    filtering: ClassVar[str] = FAISS_FILTERING  # how a search keeps to a filter's rows (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)
@@ -69,6 +71,7 @@ class _IVF:
         self.index.nprobe = self.search_params["nprobe"]
         self._coarse = 0  # centroid distances: faiss's flat quantizer counts none
         self._facts: dict | None = None
+        self._selector = Selector()
 
     def _make(self, d: int, metric: int) -> faiss.IndexIVF:
         raise NotImplementedError
@@ -97,7 +100,11 @@ class _IVF:
         if self.on_gpu:
             return gpu_common.search(self.index, xq, k)
         self._coarse += len(xq) * self.nlist
-        return self.index.search(xq, k)
+        params = self._selector.params(faiss.SearchParametersIVF, nprobe=self.index.nprobe)
+        return self.index.search(xq, k, params=params)
+
+    def set_filter(self, flt) -> None:
+        self._selector.set(flt)
 
     def stats(self) -> dict:
         if self.on_gpu:

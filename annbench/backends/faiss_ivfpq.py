@@ -26,7 +26,8 @@ import faiss
 import numpy as np
 
 from annbench.backends import gpu_common
-from annbench.backends.faiss_common import CandidateFloor, index_bytes, ivf_scanned, metric_type, set_threads
+from annbench.backends.faiss_common import (FAISS_FILTERING, CandidateFloor, Selector, index_bytes, ivf_scanned,
+                                            metric_type, set_threads)
 from annbench.backends.params import check_device, require_int, with_defaults
 from annbench.backends.faiss_ivf import check_ivf, check_training
 from annbench.errors import Unsupported, UserError
@@ -45,6 +46,7 @@ class IVFPQ:
     adds_in_chunks: ClassVar[bool] = True
     trains: ClassVar[bool] = True  # train() fits on a sample of the base
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
+    filtering: ClassVar[str] = FAISS_FILTERING  # how a search keeps to a filter's rows (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         cls = type(self)
@@ -69,6 +71,7 @@ class IVFPQ:
         self._floor: CandidateFloor | None = None  # after add: the fewest candidates a query gets
         self._uncounted = False  # a search at the current settings re-ranked an unknown number
         self._facts: dict | None = None
+        self._selector = Selector()
 
     @classmethod
     def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
@@ -102,11 +105,23 @@ class IVFPQ:
         self._counted += len(xq) * self.nlist
         if self.k_factor:
             depth = k * self.k_factor
-            if self._floor is not None and depth <= self._floor.now():
+            # under a filter the probed lists may pass fewer than depth candidates: the count is unknown
+            if self._floor is not None and depth <= self._floor.now() and self._selector.sel is None:
                 self._counted += len(xq) * depth
             else:
                 self._uncounted = True
-        return self.index.search(xq, k)
+        return self.index.search(xq, k, params=self._filtered_params())
+
+    def set_filter(self, flt) -> None:
+        self._selector.set(flt)
+
+    def _filtered_params(self):
+        """The selector goes to the IVF-PQ; a refine re-scores only the candidates it passed."""
+        ivf = self._selector.params(faiss.SearchParametersIVF, nprobe=self.ivf.nprobe)
+        if ivf is None or not self.k_factor:
+            return ivf
+        self._refine_params = faiss.IndexRefineSearchParameters(k_factor=float(self.k_factor), base_index_params=ivf)
+        return self._refine_params
 
     def stats(self) -> dict:
         if self.on_gpu:

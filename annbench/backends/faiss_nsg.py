@@ -38,6 +38,7 @@ class NSG:
     adds_in_chunks: ClassVar[bool] = False  # faiss's NSG builds its whole graph in one call
     trains: ClassVar[bool] = False  # no training: train() gets no rows
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
+    filtering: ClassVar[str] = ""  # how a search keeps to a filter's rows (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         cls = type(self)

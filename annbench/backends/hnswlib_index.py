@@ -28,6 +28,7 @@ class HnswLib:
     adds_in_chunks: ClassVar[bool] = True
     trains: ClassVar[bool] = False  # no training: train() gets no rows
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
+    filtering: ClassVar[str] = "hnswlib filter function"  # how a search keeps to a filter's rows (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)
@@ -42,6 +43,7 @@ class HnswLib:
         self.index.set_num_threads(threads)  # used by add_items and knn_query alike
         self._ef = self.search_params["ef"]
         self._count = 0
+        self._allowed = None  # the current filter: label -> bool, or None for every row
 
     @classmethod
     def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
@@ -70,7 +72,7 @@ class HnswLib:
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         depth = min(k, self._count)  # hnswlib refuses k > the element count outright
         try:
-            labels, dist = self.index.knn_query(xq, k=depth)
+            labels, dist = self.index.knn_query(xq, k=depth, filter=self._allowed)
         except RuntimeError:
             raise UserError(f"hnswlib found fewer than k={depth} neighbours for a query:"
                             f" raise ef (now {self._ef}) or M (now {self.M})") from None
@@ -81,6 +83,10 @@ class HnswLib:
         I_out = np.full((len(xq), k), -1, dtype=np.int64)
         D_out[:, :depth], I_out[:, :depth] = dist, I
         return D_out, I_out
+
+    def set_filter(self, flt) -> None:
+        """hnswlib asks a Python callable of each label it meets; a list's own lookup is the cheapest one."""
+        self._allowed = None if flt is None else flt.mask.tolist().__getitem__
 
     def stats(self) -> dict:
         # The size hnswlib would write on save; it keeps no distance counter in Python.

@@ -12,6 +12,9 @@ collection loaded; stats() gives the three times apart (``insert_s``, ``index_bu
 first, descending; L2: Lite gives the distance, a server its square). No ``ndis``: Milvus keeps no
 distance counter. Threads: Milvus Lite runs its faiss indexes in this process with ``threads``
 OpenMP threads; a server runs with its own thread pools, which no client sets.
+
+Filtered search: each filter's attribute is an INT64 field inserted with the rows (set_filter()
+before add()), and searches carry the filter as a boolean expression (``annbench_tag < 1000``).
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ class Milvus:
     adds_in_chunks: ClassVar[bool] = False  # one add(): insert everything, then build the index, then load
     trains: ClassVar[bool] = False          # the engine trains IVF on the inserted rows itself
     concurrency: ClassVar[str] = "threads"  # how --clients runs its clients (base.py)
+    filtering: ClassVar[str] = "Milvus boolean expression"  # how a search keeps to a filter's rows (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)
@@ -63,6 +67,8 @@ class Milvus:
         self._search = mp.search_params(search)
         self._times: dict[str, float] = {}
         self._bytes: int | None = None
+        self._columns: dict[str, np.ndarray] = {}  # attribute columns inserted with the rows
+        self._filter = ""  # the boolean expression searches carry ("" = every row)
 
     @classmethod
     def check_params(cls, build: dict, search: dict, nb: int, d: int) -> None:
@@ -77,7 +83,7 @@ class Milvus:
         if self._times:
             raise UserError("milvus: add() takes the whole base once (adds_in_chunks is False)")
         t0 = time.perf_counter()
-        self._call("insert", self._target.insert, xb)
+        self._call("insert", self._target.insert, xb, self._columns)
         t1 = time.perf_counter()
         self._call("index build", self._target.build_index, self._build["index_type"], self._metric,
                    mp.index_params(self._build))
@@ -92,12 +98,23 @@ class Milvus:
         mp.check(build, search, nb=2**62, d=self._d)
         self._search = mp.search_params(search)
 
+    def set_filter(self, flt) -> None:
+        """Before add(): the filter's attribute becomes an INT64 field, inserted with the rows (the empty
+        collection is made again with it). After add(): searches carry the filter as an expression."""
+        if flt is not None and flt.attribute not in self._columns:
+            if self._times:
+                raise UserError(f"milvus: attribute {flt.attribute!r} was not inserted with the rows "
+                                "(set_filter() with it before add())")
+            self._columns[flt.attribute] = flt.values
+            self._call("collection creation", self._target.create, self._d, tuple(self._columns))
+        self._filter = "" if flt is None else flt.expression
+
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         D = np.full((len(xq), k), -_FLT_MAX if self._metric == "IP" else _FLT_MAX, dtype=np.float32)
         I = np.full((len(xq), k), -1, dtype=np.int64)
         for start in range(0, len(xq), MAX_NQ):
             hits = self._call("search", self._target.client.search, self._target.name, data=xq[start:start + MAX_NQ],
-                              limit=k, output_fields=self._target.output_fields,
+                              limit=k, output_fields=self._target.output_fields, filter=self._filter,
                               search_params={"metric_type": self._metric, "params": self._search})
             for row, found in enumerate(hits, start):
                 n = len(found.ids)

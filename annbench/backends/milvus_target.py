@@ -89,27 +89,33 @@ class Target:
         # Lite reads an empty output_fields as "every field" (the vectors too); a server as "the ids only"
         self.output_fields = [ID] if self.lite else []
 
-    def create(self, d: int) -> None:
-        """An empty collection of ``d``-dimensional vectors, replacing one an earlier annbench run left."""
+    def create(self, d: int, attributes: tuple[str, ...] = ()) -> None:
+        """An empty collection of ``d``-dimensional vectors and INT64 ``attributes`` (the columns filters
+        read), replacing one an earlier annbench run left (or this target made before it was filled)."""
         self.made = False
         if self.client.has_collection(self.name):
             fields = [f["name"] for f in self.client.describe_collection(self.name)["fields"]]
-            if fields != [ID, VECTOR]:
+            if fields[:2] != [ID, VECTOR]:
                 raise UserError(f"milvus: {self.uri} already holds a collection {self.name!r} that annbench did "
                                 "not make (other fields); drop or rename it")
             self.client.drop_collection(self.name)
         schema = self.client.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field(ID, DataType.INT64, is_primary=True)
         schema.add_field(VECTOR, DataType.FLOAT_VECTOR, dim=d)
+        for name in attributes:
+            schema.add_field(name, DataType.INT64)
         self.client.create_collection(self.name, schema=schema)
         self.made = True
 
-    def insert(self, xb: np.ndarray) -> None:
-        """The rows with ids 0..n-1, then a flush: inserted means sealed and stored."""
+    def insert(self, xb: np.ndarray, columns: dict[str, np.ndarray] | None = None) -> None:
+        """The rows with ids 0..n-1 (and their attribute ``columns``), then a flush: inserted means sealed
+        and stored."""
         step = max(1, INSERT_BYTES // max(1, xb[:1].nbytes))
+        columns = {name: np.asarray(values).tolist() for name, values in (columns or {}).items()}
         for start in range(0, len(xb), step):
             rows = xb[start:start + step]
-            self.client.insert(self.name, [{ID: start + i, VECTOR: row} for i, row in enumerate(rows)])
+            self.client.insert(self.name, [{ID: start + i, VECTOR: row, **{n: v[start + i] for n, v in columns.items()}}
+                                           for i, row in enumerate(rows)])
         self.client.flush(self.name)
 
     def build_index(self, index_type: str, metric: str, params: dict) -> None:

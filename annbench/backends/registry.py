@@ -41,7 +41,7 @@ BACKENDS: dict[str, str] = {
 PLUGINS_ENV = "ANNBENCH_BACKENDS"
 # what the runner reads of every backend class (the interface in base.py); a plugin lacking one is refused
 REQUIRED = ("name", "metrics", "devices", "build_params", "search_params", "libraries", "adds_in_chunks",
-            "trains", "concurrency", "check_params")
+            "trains", "concurrency", "filtering", "check_params")
 
 
 def _all() -> dict[str, str]:
@@ -71,7 +71,10 @@ def get(name: str):
         found = getattr(importlib.import_module(module), cls)
     except ImportError as exc:
         raise UserError(f"index {name!r} is unavailable: {exc}") from None
-    if missing := [a for a in REQUIRED if not hasattr(found, a)]:
+    missing = [a for a in REQUIRED if not hasattr(found, a)]
+    if getattr(found, "filtering", "") and not hasattr(found, "set_filter"):
+        missing.append("set_filter (it declares filtering)")
+    if missing:
         raise UserError(f"index {name!r} ({backends[name]}) lacks {', '.join(missing)} "
                         "(see annbench/backends/base.py)")
     return found

@@ -59,6 +59,7 @@ class ScaNN:
     adds_in_chunks: ClassVar[bool] = False  # ScaNN trains and indexes the whole base in one call
     trains: ClassVar[bool] = False          # it samples its own training rows from the base
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
+    filtering: ClassVar[str] = ""  # how a search keeps to a filter's rows (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_setup(type(self), device, metric, threads)

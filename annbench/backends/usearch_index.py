@@ -38,6 +38,7 @@ class USearch:
     adds_in_chunks: ClassVar[bool] = True
     trains: ClassVar[bool] = False  # no training: train() gets no rows
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
+    filtering: ClassVar[str] = ""  # how a search keeps to a filter's rows (base.py)
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_setup(type(self), device, metric, threads)

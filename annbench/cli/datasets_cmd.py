@@ -24,6 +24,8 @@ def add_parser(sub) -> None:
     imp.add_argument("--query-labels", action="append", default=[], help="captions/labels of each --queries set, in order")
     imp.add_argument("--base-labels", help="captions/labels of the base items (.json list or one per line)")
     imp.add_argument("--base-modality", default="image")
+    imp.add_argument("--attribute", action="append", default=[], metavar="NAME=FILE.npy",
+                     help="an integer per base row, for filtered search (sweep --filter \"NAME == 3\"); repeatable")
     imp.add_argument("--metric", required=True, choices=("angular", "euclidean"))
     imp.add_argument("--holdout", type=int, default=0, help="take N random base vectors out as in-domain queries")
     imp.add_argument("--k", type=int, default=100, help="ground-truth depth (default 100)")
@@ -86,7 +88,8 @@ def _query_specs(args, metric_modality: str):
 
 def run_import(args) -> int:
     from annbench.data.hdf5io import write_dataset
-    from annbench.data.importer import holdout, load_labels, load_npy
+    from annbench.data.attributes import load_attributes
+    from annbench.data.importer import holdout, holdout_rows, load_labels, load_npy
     from annbench.groundtruth.build_imported import build_dataset
 
     out = _out_path(args, args.name)
@@ -94,13 +97,17 @@ def run_import(args) -> int:
         raise UserError(f"dataset already exists: {out} (use --force to replace it)")
     xb = load_npy(args.base, "base")
     base_labels = load_labels(args.base_labels, len(xb), "base labels") if args.base_labels else None
+    attributes = load_attributes(args.attribute, len(xb))
     specs = _query_specs(args, args.base_modality)
     if args.holdout:
+        kept = ~holdout_rows(len(xb), args.holdout, args.seed)
+        attributes = {name: values[kept] for name, values in attributes.items()}
         xb, spec, base_labels = holdout(xb, args.holdout, args.seed, base_labels, args.base_modality)
         specs.append(spec)
     if not specs:
         raise UserError("give at least one --queries file or --holdout N")
     ds = build_dataset(args.name, xb, specs, args.metric, args.k, base_labels, args.base_modality)
+    ds.attributes = attributes
     write_dataset(ds, out, force=args.force)
     sets = ", ".join(f"{q.name} ({q.nq})" for q in ds.query_sets.values())
     print(f"wrote {out}: n={ds.nb} d={ds.d} metric={ds.metric} query sets: {sets}; ground truth K={args.k}")

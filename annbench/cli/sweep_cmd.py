@@ -26,6 +26,12 @@ def add_parser(sub) -> None:
     p.add_argument("--results", default=None, help="results directory (default: results/NAME)")
     add_measuring_options(p)
     p.add_argument("--rerank", help="binary codes: re-rank the top R codes by their float vectors, e.g. 0,100")
+    p.add_argument("--filter-selectivity", metavar="S,...",
+                   help="filtered search: each point searches only a seeded random fraction S of the base, "
+                        "e.g. 0.001,0.01,0.1,0.5 (attribute annbench_tag < round(S*n))")
+    p.add_argument("--filter", action="append", metavar='"NAME OP VALUE"',
+                   help='filtered search on an integer attribute the dataset stores, e.g. "cluster == 3" '
+                        "(OP: == != < <= > >=); repeat for several")
     p.add_argument("--retry-failed", action="store_true",
                    help="measure again the points stored as failed or skipped (a failure is otherwise a result)")
     p.add_argument("--blas-threshold", type=int,
@@ -74,8 +80,8 @@ def _index_params(index: str, extra: list[str]) -> tuple[dict, dict]:
 def _settings(args, cfg: dict) -> dict:
     s = {**DEFAULTS, **{k: v for k, v in cfg.items() if k in DEFAULTS}}
     for name in ("k", "threads", "timeout", "min_time", "repeats", "memory_limit_gb", "save_neighbors",
-                 "blas_threshold"):
-        value = getattr(args, name)
+                 "blas_threshold", "filter_selectivity", "filter"):
+        value = getattr(args, name, None)  # scale and tune have no filter options
         if value is not None:
             s[name] = value
     for name in ("nq", "device", "rerank", "clients"):
@@ -91,6 +97,16 @@ def _settings(args, cfg: dict) -> dict:
     if not _number(s["memory_limit_gb"]) or s["memory_limit_gb"] < 0:
         raise UserError(f"memory limit must be a number of GB >= 0, got {s['memory_limit_gb']!r}")
     return s
+
+
+def _filters(s: dict, nb: int) -> list:
+    """The key filters to cross with every point: seeded selectivities, then expressions; [None]: none."""
+    from annbench.data.filters import parse_expression, seeded
+
+    sel = s["filter_selectivity"]
+    sels = parse_list(sel) if isinstance(sel, str) else as_list(sel) if sel is not None else []
+    exprs = as_list(s["filter"]) if s["filter"] is not None else []
+    return [seeded(v, nb) for v in sels] + [parse_expression(e) for e in exprs] or [None]
 
 
 def _number(value) -> bool:
@@ -137,7 +153,7 @@ def build_plan(args, extra: list[str]):
                 threads=s["threads"] or cores(), builds=builds, timeout_s=s["timeout"],
                 memory_limit_bytes=int(s["memory_limit_gb"] * 2**30), timing=timing,
                 save_neighbors=s["save_neighbors"], retry_failed=bool(getattr(args, "retry_failed", False)),
-                blas_threshold=s["blas_threshold"], clients=s["clients"])
+                blas_threshold=s["blas_threshold"], clients=s["clients"], filters=_filters(s, info["n"]))
     results = args.results or cfg.get("results") or os.path.join("results", info["name"])
     return plan, results
 

@@ -80,7 +80,8 @@ def _print_winners(results: str, out: dict, targets, recall: str) -> None:
         if rows.empty:
             print(f"{recall} >= {target:g}: not reached by any measured setting")
         for _, row in rows.iterrows():
-            print(f"{recall} >= {target:g} ({row['query_set']}, nq={row['nq']}, {row['device']}): "
+            flt = f", filter {row['filter_label']}" if row.get("filter_label") else ""
+            print(f"{recall} >= {target:g} ({row['query_set']}, nq={row['nq']}, {row['device']}{flt}): "
                   f"{row['index']} {row['build_label']} {row['search_label']}: {row['qps']:,.0f} QPS "
                   f"({recall} {row[recall]:.4f})")
 

@@ -21,6 +21,7 @@ import h5py
 import numpy as np
 
 from annbench.atomic import atomic_path, remove_stale
+from annbench.data.attributes import read_attributes, write_attribute
 from annbench.data.model import BINARY_METRICS, Dataset, QuerySet
 from annbench.errors import UserError
 
@@ -182,6 +183,7 @@ def _read(f: h5py.File, path: Path, name: str | None, lazy_base: bool) -> Datase
         base_labels=_strings(f[EXT]["base_labels"]) if EXT in f and "base_labels" in f[EXT] else None,
         point_type=point_type,
         attrs={k: (v.decode() if isinstance(v, bytes) else v) for k, v in dict(ext).items()},
+        attributes=read_attributes(f),
     )
 
 
@@ -302,6 +304,8 @@ def write_dataset(ds: Dataset, path: str | os.PathLike, force: bool = False) -> 
                         base_modality=ds.base_modality, force=force, attrs=ds.attrs) as w:
         w.f.create_dataset("train", data=ds.xb)
         w.set_base_labels(ds.base_labels)
+        for name, values in ds.attributes.items():
+            write_attribute(w.f, name, values)
         for qs in ds.query_sets.values():
             w.add_query_set(qs)
     return Path(path)

@@ -79,14 +79,19 @@ def prepare_inputs(xb: np.ndarray, queries: list[QuerySpec], metric: str, k: int
     return xb, prepared, k
 
 
+def holdout_rows(nb: int, n: int, seed: int) -> np.ndarray:
+    """The base rows :func:`holdout` takes out (True), so that per-row columns can follow."""
+    if not 0 < n < nb:
+        raise UserError(f"--holdout {n}: must be between 1 and n-1 = {nb - 1}")
+    out = np.zeros(nb, dtype=bool)
+    out[np.random.default_rng(seed).choice(nb, n, replace=False)] = True
+    return out
+
+
 def holdout(xb: np.ndarray, n: int, seed: int, base_labels: list[str] | None, modality: str
             ) -> tuple[np.ndarray, QuerySpec, list[str] | None]:
     """Take ``n`` random base vectors out as in-domain queries."""
-    if not 0 < n < xb.shape[0]:
-        raise UserError(f"--holdout {n}: must be between 1 and n-1 = {xb.shape[0] - 1}")
-    rng = np.random.default_rng(seed)
-    out = np.zeros(xb.shape[0], dtype=bool)
-    out[rng.choice(xb.shape[0], n, replace=False)] = True
+    out = holdout_rows(xb.shape[0], n, seed)
     labels_q = [base_labels[i] for i in np.flatnonzero(out)] if base_labels else None
     labels_b = [base_labels[i] for i in np.flatnonzero(~out)] if base_labels else None
     return xb[~out], QuerySpec("holdout", xb[out], modality, labels_q), labels_b

@@ -49,6 +49,7 @@ class Dataset:
     base_labels: list[str] | None = None
     point_type: str = "float"
     attrs: dict = field(default_factory=dict)
+    attributes: dict[str, np.ndarray] = field(default_factory=dict)  # integer columns filters read (data/attributes.py)
 
     @property
     def d(self) -> int:

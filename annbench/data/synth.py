@@ -21,7 +21,8 @@ import numpy as np
 
 from annbench.data.hdf5io import DatasetWriter, dataset_writer
 from annbench.data.synth_fitted import FittedModel
-from annbench.data.synth_geometry import FIT_D, SynthModel, build_model, generate
+from annbench.data.attributes import write_attribute
+from annbench.data.synth_geometry import FIT_D, SynthModel, build_model, concepts, generate
 from annbench.data.synth_tree import TreeGenerator, tree_block
 from annbench.errors import UserError
 
@@ -88,6 +89,7 @@ def synth_file(path: str | os.PathLike, n: int, nq: int, d: int = FIT_D, seed: i
     attrs = {"generator": NAME, "generator_version": VERSION, "seed": seed}
     with _synth_writer(path, d, "image", n, chunk, attrs, force,
                        lambda start, stop: generate(model, "image", STREAMS["base"], start, stop)) as (writer, train):
+        write_attribute(writer.f, "concept", concepts(model, "image", STREAMS["base"], 0, n))
         yield writer, train, queries
 
 

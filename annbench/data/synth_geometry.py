@@ -187,6 +187,18 @@ def _block(model: SynthModel, modality: str, stream: int, index: int) -> np.ndar
     return x
 
 
+def concepts(model: SynthModel, modality: str, stream: int, start: int, stop: int) -> np.ndarray:
+    """The concept (0..CONCEPTS-1) of rows ``start:stop`` of a stream: the first draw of each block's
+    stream, as :func:`_block` makes it. Stored as the attribute ``concept``: a filter correlated with
+    the vectors' clusters, unlike the seeded random one."""
+    out = np.empty(max(0, stop - start), dtype=np.int64)
+    for b in range(start // BLOCK, -(-stop // BLOCK)):
+        lo, hi = max(start, b * BLOCK), min(stop, (b + 1) * BLOCK)
+        drawn = np.random.default_rng([model.seed, 1 + stream, b]).choice(CONCEPTS, BLOCK, p=model.popularity[modality])
+        out[lo - start:hi - start] = drawn[lo - b * BLOCK:hi - b * BLOCK]
+    return out
+
+
 def generate(model, modality: str, stream: int, start: int, stop: int, block=_block) -> np.ndarray:
     """Rows ``start:stop`` of a stream of unit vectors (float32); the same rows whatever the slicing.
 

@@ -20,6 +20,7 @@ from annbench.report.charts import FORMATS, write_chart
 from annbench.report import difficulty
 from annbench.report.by_size import size_blocks
 from annbench.report.explorer import explore
+from annbench.report.filtered import filtered_blocks
 from annbench.report.load import load
 from annbench.report.page import GENERATOR, Page, render_page
 from annbench.report.palette import index_colors
@@ -79,6 +80,7 @@ def build_report(results: Sequence[str | os.PathLike], out: str | os.PathLike, r
     page.explorers = {s.anchor: explore(s.rows, recall_col, colors, searched, cache=cache) for s in sections}
     page.sizes = size_blocks(data.ok, recall_col, colors) if len(data.records) else []
     page.blocks = under_load_blocks(data.under_load, recall_col, colors) if len(data.records) else []
+    page.blocks += filtered_blocks(data.filtered, recall_col, colors) if len(data.records) else []
     for sec in sections:  # needs the dataset files, as the explorer does
         sec.charts += difficulty.charts(sec.rows, recall_col, colors, searched, cache, sec.anchor)
         sec.difficulty = difficulty.section_medians(sec.rows, searched, cache)

@@ -68,6 +68,7 @@ def _group_tables(rows: pd.DataFrame, targets, recall: str, budget: Budget, show
         lines.append(head + f"   (recall = {recall}{note}" + (f"; budget {budget.describe()}" if budget.describe() else "")
                      + ")")
         lines += _table(part, group, targets, per_index, unbudgeted, tops)
+        lines += _filter_line(part) if flt else []
         for t in targets:
             w = winners[t]
             hit = w[(w[GROUP] == pd.Series(group, index=GROUP)).all(axis=1)] if len(w) else w
@@ -75,6 +76,16 @@ def _group_tables(rows: pd.DataFrame, targets, recall: str, budget: Budget, show
                                                             + (" within the budget" if budget.describe() else "")))
         lines += _quality_lines(part, group, targets[0], per_index[targets[0]], tops)
     return lines
+
+
+def _filter_line(part: pd.DataFrame) -> list[str]:
+    """How each index kept to the filter's rows (its library's own filter, or the runner's post-filter)."""
+    if "filter_method" not in part:
+        return []
+    how = part.dropna(subset=["filter_method"]).drop_duplicates("index").sort_values("index")
+    if how.empty:
+        return []
+    return ["  filtered by: " + "; ".join(f"{r['index']} {r['filter_method']}" for _, r in how.iterrows())]
 
 
 def _quality_lines(part: pd.DataFrame, group: tuple, target: float, chosen: pd.DataFrame, tops: pd.DataFrame

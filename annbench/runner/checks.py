@@ -90,6 +90,24 @@ def check_dataset(plan: Plan, info: dict) -> None:
             check_point(bp.index, bp.build, search, info["n"], info["d"])
 
 
+def check_filters(plan: Plan, info: dict) -> None:
+    """Every filter resolves on the dataset (known attribute and operator) and passes at least k rows,
+    so that recall@k against the filtered truth can reach 1."""
+    if not any(plan.filters):
+        return
+    from annbench.data.attributes import read_attribute_file
+    from annbench.data.filters import row_filter
+
+    attributes = read_attribute_file(plan.dataset)
+    for flt in plan.filters:
+        if flt is None:
+            continue
+        rf = row_filter(flt, attributes, info["n"])
+        if rf.passing < plan.k:
+            raise UserError(f"filter {rf.expression} passes {rf.passing} base row(s), fewer than k={plan.k}: "
+                            "raise the selectivity or lower k")
+
+
 def _check_metric(plan: Plan, info: dict) -> None:
     """A float index on binary codes (or the reverse) measures nothing; re-rank needs the float parent."""
     from annbench.backends import registry

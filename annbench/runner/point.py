@@ -23,6 +23,7 @@ class Point:
     rss_growth: int = 0              # the most a round raised the resident size above where it started
     quality: dict = field(default_factory=dict)
     gpu: object | None = None           # a point on the GPU: its device-only rounds and GPU memory peak
+    truth: tuple | None = None       # (neighbors, distances) over a filter's rows; None: the query set's own
 
     def add_round(self, rnd: Round, before: dict, after: dict, start_rss: int, peak_rss: int) -> None:
         self.rounds.append(rnd)

@@ -13,6 +13,7 @@ import psutil
 from annbench.results.store import ResultStore
 from annbench.runner import checks, identity
 from annbench.runner.executor import Executor, Job, LocalExecutor
+from annbench.runner.filtered import prepare_truths
 from annbench.runner.lock import results_lock
 from annbench.runner.manifest import build_manifest
 from annbench.runner.plan import BuildPoint, Plan
@@ -104,6 +105,7 @@ def run_plan(plan: Plan, results: str, argv: list[str] | None = None, executor: 
     checks.check_settings(plan)
     info = describe(plan.dataset)
     checks.check_dataset(plan, info)
+    checks.check_filters(plan, info)
     fingerprint = sample_fingerprint(plan.dataset)
     checks.check_same_data(results, info, fingerprint)
     if not plan.memory_limit_bytes:
@@ -130,6 +132,7 @@ def _run(plan: Plan, results: str, argv: list[str], info: dict, fingerprint: str
           f"{plan.timing.repeats} round(s) each -> {results}", file=sys.stderr)
     progress = Progress(sum(map(len, all_keys)), done_before)
     counts = {"measured": 0, "resumed": done_before, "failed": 0, "skipped": 0, "retried": retried}
+    prepare_truths(plan.dataset, [k for keys in all_keys for k in keys if not store.has(k)], results, fingerprint)
     jobs = []
     for bp, keys, (facts, _, blas) in zip(plan.builds, all_keys, per_build):
         missing = [k for k in keys if not store.has(k)]

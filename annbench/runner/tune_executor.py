@@ -34,12 +34,12 @@ def grid_keys(plan: Plan) -> list[tuple[BuildPoint, list[dict]]]:
 def best_of(store: ResultStore, keys: list[dict], targets: list[float], recall: str) -> Best:
     """A build's best QPS per query set, nq and target, by the one selection rule
     (:func:`annbench.results.select.best`) over its stored points."""
-    from annbench.results.select import best
+    from annbench.results.select import best, with_load_columns
 
     records = [r for r in map(store.record, keys) if r is not None]
     if not records:
         return {}
-    df = pd.DataFrame(records)
+    df = with_load_columns(pd.DataFrame(records))  # best() groups by clients and filter, as summaries do
     return {(row["query_set"], int(row["nq"]), t): float(row["qps"])
             for t in targets for _, row in best(df, t, recall).iterrows()}
 

@@ -27,15 +27,17 @@ def _configure(spec: dict) -> None:
         faiss.cvar.distance_compute_blas_threshold = int(spec["blas_threshold"])
 
 
-def _build(cls, ds, bp: dict, threads: int, peak, gpu=None) -> tuple[object, dict]:
+def _build(cls, ds, bp: dict, threads: int, peak, filters=None, gpu=None) -> tuple[object, dict]:
     """Train on the training rows, add the base chunk by chunk as read from the file; only the calls
-    into the library are timed (reading the file is not)."""
+    into the library are timed (reading the file is not). A backend that filters gets the filters first."""
     import numpy as np
 
     from annbench.runner.base_rows import chunks, training_rows
     from annbench.runner.memory import release_free_memory, rss
 
     index = cls(ds.d, ds.metric, bp["device"], threads, **bp["build"])
+    if filters is not None:
+        filters.hand_over(index)
     rss0 = rss()
     peak.reset()
     if gpu is not None:
@@ -62,7 +64,7 @@ def _build(cls, ds, bp: dict, threads: int, peak, gpu=None) -> tuple[object, dic
     return index, info
 
 
-def _points(spec: dict, ds, index, rerank, store, gpu=None) -> list:
+def _points(spec: dict, ds, index, rerank, store, filters, gpu=None) -> list:
     """The points still missing, in key order (search settings together), each with its search stage."""
     from annbench.backends import registry
     from annbench.runner.clients import client_fields
@@ -76,12 +78,13 @@ def _points(spec: dict, ds, index, rerank, store, gpu=None) -> list:
             continue
         qs = ds.query_set(key["query_set"])
         search, queries, extra = rerank.search_inputs(index, qs, key["rerank"])
+        search, how = filters.search(index, search, key)
         slot = (qs.name, bool(key["rerank"]))
         if slot not in orders:
             orders[slot] = QueryOrder(queries, seed)
         depth = max(key["rerank"], key["k"]) if key["rerank"] else 0
-        extra = {**extra, **client_fields(key.get("clients"), mode)}
-        points.append(Point(key, search, orders[slot], extra, depth))
+        extra = {**extra, **how, **client_fields(key.get("clients"), mode)}
+        points.append(Point(key, search, orders[slot], extra, depth, truth=filters.truth(key, qs)))
         if gpu is not None:
             gpu.attach(points[-1], index)
     return points
@@ -92,13 +95,15 @@ def _quality(p, ds, ids, truths, store, save: bool) -> dict:
     from annbench.quality import task_quality
 
     qs, k = ds.query_set(p.key["query_set"]), p.key["k"]
+    filtered = p.truth is not None  # judged against the truth over its rows; the task's pairs may not pass
+    gt_I, gt_D = p.truth if filtered else (qs.neighbors, qs.distances)
     out = {"modality": qs.modality, "n_queries": qs.nq}
-    out.update(all_recalls(ds.xb, qs.queries, ids, qs.neighbors, qs.distances, k, ds.metric))
-    out.update(float_recalls(ids, *truths.get(qs.name, (None, None)), k))
-    out.update(task_quality(ids, qs.neighbors, qs.pairs, qs.task))
+    out.update(all_recalls(ds.xb, qs.queries, ids, gt_I, gt_D, k, ds.metric))
+    out.update(float_recalls(ids, *((None, None) if filtered else truths.get(qs.name, (None, None))), k))
+    out.update(task_quality(ids, qs.neighbors, None if filtered else qs.pairs, qs.task))
     if save:
         out["neighbors_file"] = store.write_neighbors(p.key, ids)
-        per_query = recall_ties(ids, qs.neighbors, qs.distances, k)
+        per_query = recall_ties(ids, gt_I, gt_D, k)
         out["per_query_recall_file"] = store.write_per_query(p.key, "recall", per_query)
     return out
 
@@ -149,7 +154,7 @@ def _measure(points: list, index, ds, truths, store, spec: dict, peak, write, ro
                 write(p)
 
 
-def _measure_tuned(spec: dict, ds, index, rerank, truths, store, peak, write, gpu=None) -> None:
+def _measure_tuned(spec: dict, ds, index, rerank, truths, store, peak, write, filters, gpu=None) -> None:
     """``spec["tune"]`` (:mod:`annbench.runner.tune`): measure the points a bisection chooses, each chosen
     from the recall of the first round of those before it; then the other rounds of every chosen point,
     interleaved as in a sweep."""
@@ -159,7 +164,7 @@ def _measure_tuned(spec: dict, ds, index, rerank, truths, store, peak, write, gp
     chosen: list = []
 
     def measure(keys: list[dict]) -> dict[str, dict]:
-        points = _points({**spec, "keys": keys}, ds, index, rerank, store, gpu)
+        points = _points({**spec, "keys": keys}, ds, index, rerank, store, filters, gpu)
         _measure(points, index, ds, truths, store, spec, peak, write, slice(0, 1))
         chosen.extend(points)
         return {point_id(p.key): p.quality for p in points}
@@ -176,6 +181,7 @@ def run(spec: dict) -> None:
     from annbench.results.store import ResultStore
     from annbench.runner.gpu_side import GpuSide
     from annbench.runner.memory import PeakRSS, release_free_memory
+    from annbench.runner.filtered import Filters
     from annbench.runner.point import bytes_per_vector
     from annbench.runner.rerank import RerankSource
 
@@ -191,8 +197,9 @@ def run(spec: dict) -> None:
         rerank.load()  # a missing or changed float parent fails the build point before it is built
     peak = PeakRSS()
     gpu = GpuSide.open(cls, bp["device"])
+    filters = Filters(ds, spec["keys"], spec["results"], spec["dataset_fingerprint"])
     try:
-        index, build_info = _build(cls, ds, bp, spec["threads"], peak, gpu)
+        index, build_info = _build(cls, ds, bp, spec["threads"], peak, filters, gpu)
     except Unsupported as exc:  # the engine cannot build this (Milvus Lite and IVF_PQ): skipped, with its reason
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         for key in spec["keys"]:
@@ -212,9 +219,9 @@ def run(spec: dict) -> None:
 
     truths = float_truth(spec["dataset"], ds)
     if spec.get("tune"):  # annbench tune: the points are chosen as they are measured
-        _measure_tuned(spec, ds, index, rerank, truths, store, peak, write, gpu)
+        _measure_tuned(spec, ds, index, rerank, truths, store, peak, write, filters, gpu)
     else:
-        _measure(_points(spec, ds, index, rerank, store, gpu), index, ds, truths, store, spec, peak, write)
+        _measure(_points(spec, ds, index, rerank, store, filters, gpu), index, ds, truths, store, spec, peak, write)
     peak.close()
     if gpu is not None:
         gpu.close()

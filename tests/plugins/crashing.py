@@ -23,6 +23,7 @@ class Crashing:
     adds_in_chunks = False
     trains = False
     concurrency = "processes"
+    filtering = ""  # post-filtered by the runner
 
     def __init__(self, d, metric, device, threads, mode="ok", build_delay=0.0):
         self.mode, self.xb, self.delay, self.build_delay = mode, None, 0.0, float(build_delay)

@@ -19,6 +19,7 @@ class FakeGpuFlat:
     adds_in_chunks = True
     trains = False
     concurrency = "processes"
+    filtering = ""  # post-filtered by the runner
 
     def __init__(self, d, metric, device, threads, **build):
         self.xb = np.zeros((0, d), dtype=np.float32)
