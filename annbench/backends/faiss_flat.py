@@ -14,7 +14,7 @@ import faiss
 import numpy as np
 
 from annbench.backends import gpu_common
-from annbench.backends.faiss_common import FAISS_FILTERING, Selector, index_bytes, metric_type, set_threads
+from annbench.backends.faiss_common import FAISS_FILTERING, Selector, metric_type, set_threads
 from annbench.backends.params import check_device, with_defaults
 
 
@@ -72,5 +72,5 @@ class Flat:
 
     def stats(self) -> dict:
         if self._facts is None:
-            self._facts = gpu_common.built_facts(self.index) if self.on_gpu else {"index_bytes": index_bytes(self.index)}
+            self._facts = gpu_common.index_facts(self.index, self.on_gpu)
         return {**self._facts, "ndis": self._ndis}

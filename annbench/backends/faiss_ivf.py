@@ -20,7 +20,7 @@ import faiss
 import numpy as np
 
 from annbench.backends import gpu_common
-from annbench.backends.faiss_common import (FAISS_FILTERING, Selector, index_bytes, ivf_scanned, metric_type,
+from annbench.backends.faiss_common import (FAISS_FILTERING, Selector, ivf_scanned, metric_type,
                                             set_threads)
 from annbench.backends.params import check_device, require_int, with_defaults
 from annbench.errors import UserError
@@ -107,12 +107,10 @@ class _IVF:
         self._selector.set(flt)
 
     def stats(self) -> dict:
-        if self.on_gpu:
-            if self._facts is None:
-                self._facts = gpu_common.built_facts(self.index) if self.index.ntotal else {}
-            return dict(self._facts)
         if self._facts is None:
-            self._facts = {"index_bytes": index_bytes(self.index)}
+            self._facts = gpu_common.index_facts(self.index, self.on_gpu)
+        if self.on_gpu:
+            return dict(self._facts)
         return {**self._facts, "ndis": ivf_scanned() + self._coarse}
 
 

@@ -26,7 +26,7 @@ import faiss
 import numpy as np
 
 from annbench.backends import gpu_common
-from annbench.backends.faiss_common import (FAISS_FILTERING, CandidateFloor, Selector, index_bytes, ivf_scanned,
+from annbench.backends.faiss_common import (FAISS_FILTERING, CandidateFloor, Selector, ivf_scanned,
                                             metric_type, set_threads)
 from annbench.backends.params import check_device, require_int, with_defaults
 from annbench.backends.faiss_ivf import check_ivf, check_training
@@ -124,13 +124,9 @@ class IVFPQ:
         return self._refine_params
 
     def stats(self) -> dict:
-        if self.on_gpu:
-            if self._facts is None:
-                self._facts = gpu_common.built_facts(self.index) if self.index.ntotal else {}
-            return dict(self._facts)
         if self._facts is None:
-            self._facts = {"index_bytes": index_bytes(self.index)}
-        if self._uncounted:
+            self._facts = gpu_common.index_facts(self.index, self.on_gpu)
+        if self.on_gpu or self._uncounted:
             return dict(self._facts)
         return {**self._facts, "ndis": ivf_scanned() + self._counted}
 

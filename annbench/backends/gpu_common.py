@@ -88,6 +88,14 @@ def built_facts(gpu_index: faiss.Index) -> dict:
     return {"index_bytes": index_bytes(host), "to_host_s": t1 - t0, "from_host_s": t2 - t1}
 
 
+def index_facts(index: faiss.Index, on_gpu: bool) -> dict:
+    """What a faiss backend's stats() says of its built index: its size, and on a GPU the copy times of
+    :func:`built_facts` (nothing before a row is added)."""
+    if on_gpu:
+        return built_facts(index) if index.ntotal else {}
+    return {"index_bytes": index_bytes(index)}
+
+
 def on_device(xq) -> bool:
     """A torch CUDA tensor (the runner's device-only timing hands queries over as those)."""
     return not isinstance(xq, np.ndarray) and getattr(getattr(xq, "device", None), "type", None) == "cuda"
