@@ -21,7 +21,7 @@ from annbench.report.markup import esc, tag
 from annbench.report.recommend import series_name
 
 TARGET = 0.9
-GROUP = ["environment", "dataset", "query_set"]
+GROUP = ["environment", "dataset", "query_set", "k", "threads", "clients"]  # never mixed on one axis
 
 
 def _prepared(rows: pd.DataFrame) -> pd.DataFrame:
@@ -97,14 +97,19 @@ INTRO = ("Searches restricted to the rows a filter passes, judged against the ex
 
 
 def filtered_blocks(rows: pd.DataFrame, recall_col: str, colors: dict[str, str]) -> list[Block]:
-    """One block per dataset and query set (and environment) with filtered points."""
+    """One block per dataset, query set, k, thread count and load (and environment) with filtered points."""
     rows = _prepared(rows)
+    several = {c: rows[c].nunique() > 1 for c in ("k", "threads", "clients")}
     blocks = []
-    for (env, dataset, query_set), part in rows.groupby(GROUP, sort=True):
+    for (env, dataset, query_set, k, threads, clients), part in rows.groupby(GROUP, sort=True):
         nq = int(part["nq"].max())
         part = part[part["nq"] == nq]
-        anchor = spec.slug(f"filtered-{dataset}-{query_set}" + (f"-{env}" if env else ""))
-        where = f"{dataset} · {query_set} · nq={nq:,} · k={int(part['k'].max())}" + (f" · {env}" if env else "")
+        apart = ((f" · {int(threads)} threads" if several["threads"] else "")
+                 + (f" · {int(clients)} concurrent clients" if clients else ""))
+        anchor = spec.slug(f"filtered-{dataset}-{query_set}" + (f"-k{int(k)}" if several["k"] else "")
+                           + (f"-t{int(threads)}" if several["threads"] else "") + (f"-c{int(clients)}" if clients else "")
+                           + (f"-{env}" if env else ""))
+        where = f"{dataset} · {query_set} · nq={nq:,} · k={int(k)}{apart}" + (f" · {env}" if env else "")
         accurate = _most_accurate(part, recall_col)
         seeded = accurate[accurate["seeded"]]
         charts = [
