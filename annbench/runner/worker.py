@@ -108,8 +108,9 @@ def _quality(p, ds, ids, truths, store, save: bool) -> dict:
     return out
 
 
-def _time(p, rule, ids, mode: str):
-    """One round of a point: one caller issuing batches, or ``clients`` concurrent ones (runner/clients.py)."""
+def _time(p, rule, ids):
+    """One round of a point: one caller issuing batches, or ``clients`` concurrent ones (runner/clients.py),
+    run the way the point's record says (``clients_mode``, from the backend's ``concurrency``)."""
     from annbench.runner.clients import time_clients
     from annbench.runner.timing import search_all, time_round
 
@@ -118,6 +119,7 @@ def _time(p, rule, ids, mode: str):
         if p.gpu is not None:
             return p.gpu.round(lambda: time_round(p.search, p.order, nq, k, rule, ids), nq, k, rule)
         return time_round(p.search, p.order, nq, k, rule, ids)
+    mode = p.extra["clients_mode"]
     rnd = time_clients(p.search, p.order, nq, k, clients, rule.round_ns, mode)
     if mode == "threads":  # the clients searched in this process: its counters saw them
         rnd.searched = rnd.queries + clients * nq
@@ -129,13 +131,11 @@ def _time(p, rule, ids, mode: str):
 def _measure(points: list, index, ds, truths, store, spec: dict, peak, write, rounds: slice = slice(None)) -> None:
     """Round r of every point, then round r + 1 (``rounds`` of them); a point is written as soon as its
     last round is done."""
-    from annbench.backends import registry
     from annbench.runner.memory import release_free_memory
     from annbench.runner.point import empty_ids
     from annbench.runner.timing import TimingRule
 
     rule = TimingRule(**{k: v for k, v in spec["timing"].items() if k != "rule"})
-    mode = registry.get(spec["build_point"]["index"]).concurrency
     for r in range(rule.repeats)[rounds]:
         current = None
         for p in points:
@@ -145,7 +145,7 @@ def _measure(points: list, index, ds, truths, store, spec: dict, peak, write, ro
             ids = empty_ids(p.order.n, p.key["k"]) if r == 0 else None
             before = index.stats()
             start = peak.reset()
-            rnd = _time(p, rule, ids, mode)
+            rnd = _time(p, rule, ids)
             p.add_round(rnd, before, index.stats(), start, peak.peak())
             if ids is not None:
                 p.quality = _quality(p, ds, ids, truths, store, spec.get("save_neighbors", False))
