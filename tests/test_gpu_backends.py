@@ -132,7 +132,7 @@ def clone_gpu(monkeypatch):
 
     from annbench.backends import gpu_common
 
-    monkeypatch.setattr(gpu_common, "require_gpu", lambda name: None)
+    monkeypatch.setattr(gpu_common, "require_gpu", lambda cls, gpus=1, mode=None: None)
     monkeypatch.setattr(gpu_common, "to_gpu", faiss.clone_index)
     monkeypatch.setattr(gpu_common, "to_host", faiss.clone_index)
 

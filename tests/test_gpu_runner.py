@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from annbench.runner.gpu_memory import GpuMemory, gpu_fields
+from annbench.runner.gpu_memory import GpuMemory, per_device_fields
 from annbench.runner.gpu_side import GpuPart
 from annbench.runner.gpu_timing import DeviceOrder, device_fields, device_round, synced
 from annbench.runner.timing import QueryOrder, TimingRule, time_round
@@ -72,28 +72,43 @@ def test_a_device_round_is_timed_after_a_sync():
 
 
 def test_gpu_memory_figures_from_used_device_memory():
-    used = iter([1000, 5000, 5000, 9000, 6000])  # baseline, after build, reset, sampled spike, at peak()
+    used = iter([(1000,), (5000,), (5000,), (6000,)])  # baseline, after build, reset, at peak()
     meter = GpuMemory(lambda: next(used), "test", interval_s=3600)
     meter.baseline()
-    assert meter.index_bytes() == 4000
+    assert meter.index_bytes() == (4000,)
     meter.reset()
-    meter._max = max(meter._max, next(used))  # what the sampling thread would have seen
-    assert meter.peak() == 8000  # the spike, above the baseline
+    meter._max = (9000,)  # a spike, as the sampling thread would have seen it
+    assert meter.peak() == (8000,)  # the spike, above the baseline
     meter.close()
-    assert gpu_fields(meter, 4000, 8000) == {"gpu_index_bytes": 4000, "gpu_peak_search_bytes": 8000,
-                                            "gpu_memory_method": meter.method}
+    assert per_device_fields("gpu_index_bytes", (4000,)) == {"gpu_index_bytes": 4000,
+                                                             "gpu_index_bytes_per_device": [4000]}
+    assert per_device_fields("gpu_peak_search_bytes", None) == {"gpu_peak_search_bytes": None,
+                                                                "gpu_peak_search_bytes_per_device": None}
     assert "test" in meter.method
+
+
+def test_the_memory_of_several_gpus_is_read_apart_and_summed():
+    used = iter([(1000, 2000), (5000, 2500), (5000, 2500), (7000, 2500)])  # baseline, built, reset, at peak()
+    meter = GpuMemory(lambda: next(used), "test", interval_s=3600)
+    meter.baseline()
+    assert meter.index_bytes() == (4000, 500)
+    meter.reset()
+    meter._max = (5000, 9000)  # GPU 1's spike, sampled while GPU 0 was still low
+    assert meter.peak() == (6000, 7000)  # each GPU's own most, above its own baseline
+    meter.close()
+    assert per_device_fields("gpu_peak_search_bytes", (6000, 7000)) == {
+        "gpu_peak_search_bytes": 13000, "gpu_peak_search_bytes_per_device": [6000, 7000]}
 
 
 def test_the_sampler_catches_a_peak_between_reads():
     level = [0]
-    meter = GpuMemory(lambda: level[0], "test", interval_s=0.001)
+    meter = GpuMemory(lambda: (level[0],), "test", interval_s=0.001)
     meter.baseline()
     meter.reset()
     level[0] = 700
     time.sleep(0.05)
     level[0] = 100
-    assert meter.peak() == 700
+    assert meter.peak() == (700,)
     meter.close()
 
 
@@ -106,7 +121,7 @@ def test_without_a_reader_there_are_no_gpu_memory_figures():
 
 def test_a_gpu_part_adds_device_rounds_and_counts_their_searches():
     class Side:
-        memory = GpuMemory(lambda: 0, "test", interval_s=3600)
+        memory = GpuMemory(lambda: (0,), "test", interval_s=3600)
         sync = staticmethod(lambda: None)
 
     order = QueryOrder(np.ones((30, 4), np.float32), seed=0)
@@ -153,7 +168,7 @@ def test_the_runner_records_both_times_and_gpu_memory_for_a_gpu_point(tmp_path, 
     monkeypatch.setenv("ANNBENCH_BACKENDS", "fake_gpu=fake_gpu:FakeGpuFlat")
     monkeypatch.setattr(identity, "gpus", lambda: ("Fake GPU, 1000 MiB",))
     used = {"bytes": 100}
-    monkeypatch.setattr(gpu_side, "device_reader", lambda: (lambda: used["bytes"], "fake"))
+    monkeypatch.setattr(gpu_side, "device_reader", lambda gpus: (lambda: (used["bytes"],) * gpus, "fake"))
     monkeypatch.setattr(gpu_side, "torch_upload", lambda: np.copy)
     monkeypatch.setattr(sweep, "LocalExecutor", _InProcess)
     res = tmp_path / "res"

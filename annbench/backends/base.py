@@ -29,6 +29,10 @@ class Index(Protocol):
     # Optional, default (): the devices on which search() also takes the queries as a torch CUDA tensor
     # and returns (D, I) on the device; the runner then also times that (device-only time, runner/gpu_timing.py)
     device_arrays: ClassVar[tuple[str, ...]]
+    # Optional, default (): the ways its GPU variant spreads over N > 1 GPUs ("replicate", "shard"; --gpus N
+    # --gpu-mode M, backends/gpu_common.py). Where it names one, __init__ also takes gpus=N, gpu_mode=M
+    # (only ever given for N > 1); elsewhere a point asking for more than one GPU is skipped, never built
+    gpu_modes: ClassVar[tuple[str, ...]]
     # how the library keeps a search to the rows a filter passes ("faiss IDSelectorBitmap via
     # SearchParameters", "hnswlib filter function", "Milvus boolean expression"); records carry it.
     # Such a backend implements set_filter(flt). "": the library cannot; the runner post-filters

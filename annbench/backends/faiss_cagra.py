@@ -43,7 +43,7 @@ class Cagra:
         params, _ = with_defaults(type(self), build, {})
         _check_build(params)
         set_threads(threads)
-        gpu_common.require_gpu(self.name)
+        gpu_common.require_gpu(type(self))
         config = faiss.GpuIndexCagraConfig()
         config.device = gpu_common.DEVICE
         config.graph_degree = params["graph_degree"]

@@ -3,7 +3,9 @@
 ndis: nb distances per query, counted here (faiss's flat search keeps no counter); under a filter, the
 passing rows' (faiss checks the selector before it scores a row).
 On ``gpu`` the empty index is moved to the GPU (faiss GpuIndexFlat) and the base added there;
-stats() also holds the copy times of ``gpu_common.built_facts``.
+stats() also holds the copy times of ``gpu_common.built_facts``. Past one GPU, replicated only:
+faiss's flat shards keep no ids (GpuIndexFlat takes none), so IndexShards numbers them by shard and
+takes the base in one add() only, where the runner adds it in chunks.
 """
 
 from __future__ import annotations
@@ -30,16 +32,19 @@ class Flat:
     trains: ClassVar[bool] = False  # no training: train() gets no rows
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
     filtering: ClassVar[str] = FAISS_FILTERING  # how a search keeps to a filter's rows (base.py)
+    gpu_modes: ClassVar[tuple[str, ...]] = ("replicate",)  # past one GPU (--gpus N, base.py)
 
-    def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
+    def __init__(self, d: int, metric: str, device: str, threads: int, gpus: int = 1, gpu_mode: str | None = None,
+                 **build: Any) -> None:
         check_device(type(self), device)
         self.check_params(build, {}, nb=1, d=d)
         set_threads(threads)
         self.index = faiss.IndexFlat(d, metric_type(metric))
         self.on_gpu = device == "gpu"
+        self.spread = (gpus, gpu_mode)
         if self.on_gpu:
-            gpu_common.require_gpu(self.name)
-            self.index = gpu_common.to_gpu(self.index)
+            gpu_common.require_gpu(type(self), gpus, gpu_mode)
+            self.index = gpu_common.to_gpus(self.index, gpus, gpu_mode)
         self._ndis = 0
         self._facts: dict | None = None
         self._selector = Selector()
@@ -72,5 +77,5 @@ class Flat:
 
     def stats(self) -> dict:
         if self._facts is None:
-            self._facts = gpu_common.index_facts(self.index, self.on_gpu)
+            self._facts = gpu_common.index_facts(self.index, self.on_gpu, *self.spread)
         return {**self._facts, "ndis": self._ndis}

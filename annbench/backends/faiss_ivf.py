@@ -9,7 +9,8 @@ distance, to the raw vector (IVFFlat) or decoded from its bytes (IVFSQ8).
 
 On ``gpu`` the empty index is moved to the GPU (faiss GpuIndexIVFFlat / GpuIndexIVFScalarQuantizer)
 and trained (GPU k-means) and filled there; ndis is then unknown (faiss's GPU search keeps no
-counter) and stats() holds the copy times of ``gpu_common.built_facts``.
+counter) and stats() holds the copy times of ``gpu_common.built_facts``. Past one GPU, replicated or
+sharded (``gpu_common.to_gpus``): every GPU trains its member on the same rows.
 """
 
 from __future__ import annotations
@@ -55,8 +56,10 @@ class _IVF:
     trains: ClassVar[bool] = True  # train() fits on a sample of the base
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
     filtering: ClassVar[str] = FAISS_FILTERING  # how a search keeps to a filter's rows (base.py)
+    gpu_modes: ClassVar[tuple[str, ...]] = gpu_common.GPU_MODES  # past one GPU (--gpus N, base.py)
 
-    def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
+    def __init__(self, d: int, metric: str, device: str, threads: int, gpus: int = 1, gpu_mode: str | None = None,
+                 **build: Any) -> None:
         check_device(type(self), device)
         params, _ = with_defaults(type(self), build, {})
         set_threads(threads)
@@ -65,10 +68,11 @@ class _IVF:
         self.quantizer = faiss.IndexFlat(d, metric_type(metric))
         self.index = self._make(d, metric_type(metric))
         self.on_gpu = device == "gpu"
+        self.spread = (gpus, gpu_mode)
         if self.on_gpu:
-            gpu_common.require_gpu(self.name)
-            self.index = gpu_common.to_gpu(self.index)  # untrained: k-means runs on the GPU
-        self.index.nprobe = self.search_params["nprobe"]
+            gpu_common.require_gpu(type(self), gpus, gpu_mode)
+            self.index = gpu_common.to_gpus(self.index, gpus, gpu_mode)  # untrained: k-means runs on the GPU(s)
+        gpu_common.set_nprobe(self.index, self.search_params["nprobe"])
         self._coarse = 0  # centroid distances: faiss's flat quantizer counts none
         self._facts: dict | None = None
         self._selector = Selector()
@@ -94,7 +98,7 @@ class _IVF:
         check_ivf(type(self), {"nlist": self.nlist}, search, nb=self.nlist)
         if self.on_gpu and search["nprobe"] > gpu_common.MAX_K:
             raise UserError(f"{self.name}: nprobe={search['nprobe']} exceeds {gpu_common.MAX_K}, the most faiss's GPU IVF probes")
-        self.index.nprobe = search["nprobe"]
+        gpu_common.set_nprobe(self.index, search["nprobe"])
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if self.on_gpu:
@@ -108,7 +112,7 @@ class _IVF:
 
     def stats(self) -> dict:
         if self._facts is None:
-            self._facts = gpu_common.index_facts(self.index, self.on_gpu)
+            self._facts = gpu_common.index_facts(self.index, self.on_gpu, *self.spread)
         if self.on_gpu:
             return dict(self._facts)
         return {**self._facts, "ndis": ivf_scanned() + self._coarse}

@@ -31,6 +31,7 @@ class IVFSQ8H(IVFSQ8):
     name: ClassVar[str] = "ivf_sq8h"
     devices: ClassVar[tuple[str, ...]] = ("cpu", "gpu")
     device_arrays: ClassVar[tuple[str, ...]] = ()  # the lists are on the host: no device-resident search
+    gpu_modes: ClassVar[tuple[str, ...]] = ()  # one GPU only: faiss's multi-GPU cloner takes no hybrid
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)
@@ -38,7 +39,7 @@ class IVFSQ8H(IVFSQ8):
         self.hybrid = device == "gpu"
         self.gpu_quantizer: faiss.Index | None = None
         if self.hybrid:  # ... whose k-means assigns on the GPU
-            gpu_common.require_gpu(self.name)
+            gpu_common.require_gpu(type(self))
             self.index.clustering_index = gpu_common.to_gpu(faiss.IndexFlat(d, self.quantizer.metric_type))
             # faiss's default splits a batch over OpenMP threads that each call the quantizer: a GPU index
             # must not be called from several threads at once. Mode 3: one quantizer call per batch, then

@@ -15,7 +15,8 @@ out (see ``CandidateFloor``).
 
 On ``gpu`` the empty IVF-PQ is moved to the GPU (faiss GpuIndexIVFPQ, cuVS where faiss has it) and
 trained and filled there; ndis is then unknown, and k_factor > 0 is refused (its exact re-rank runs on
-the CPU: not a GPU index). stats() holds the copy times of ``gpu_common.built_facts``.
+the CPU: not a GPU index). stats() holds the copy times of ``gpu_common.built_facts``. Past one GPU,
+replicated or sharded (``gpu_common.to_gpus``): every GPU trains its member on the same rows.
 """
 
 from __future__ import annotations
@@ -47,8 +48,10 @@ class IVFPQ:
     trains: ClassVar[bool] = True  # train() fits on a sample of the base
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
     filtering: ClassVar[str] = FAISS_FILTERING  # how a search keeps to a filter's rows (base.py)
+    gpu_modes: ClassVar[tuple[str, ...]] = gpu_common.GPU_MODES  # past one GPU (--gpus N, base.py)
 
-    def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
+    def __init__(self, d: int, metric: str, device: str, threads: int, gpus: int = 1, gpu_mode: str | None = None,
+                 **build: Any) -> None:
         cls = type(self)
         check_device(cls, device)
         params, _ = with_defaults(cls, build, {})
@@ -58,10 +61,11 @@ class IVFPQ:
         self.quantizer = faiss.IndexFlat(d, metric_type(metric))
         self.ivf = faiss.IndexIVFPQ(self.quantizer, d, self.nlist, m, self.nbits, metric_type(metric))
         self.on_gpu = device == "gpu"
+        self.spread = (gpus, gpu_mode)
         if self.on_gpu:
-            _require_gpu_setting(self.k_factor)
-            self.ivf = gpu_common.to_gpu(self.ivf)  # untrained: k-means and PQ training run on the GPU
-        self.ivf.nprobe = self.search_params["nprobe"]
+            _require_gpu_setting(self.k_factor, gpus, gpu_mode)
+            self.ivf = gpu_common.to_gpus(self.ivf, gpus, gpu_mode)  # untrained: k-means and PQ train on the GPU(s)
+        gpu_common.set_nprobe(self.ivf, self.search_params["nprobe"])
         self.index = self.ivf
         if self.k_factor:
             # The wrapper asks the IVF-PQ for k * k_factor candidates, then scores them on the raw vectors.
@@ -96,7 +100,7 @@ class IVFPQ:
         check_ivf(type(self), {"nlist": self.nlist}, search, nb=self.nlist)
         if self.on_gpu and search["nprobe"] > gpu_common.MAX_K:
             raise UserError(f"ivf_pq: nprobe={search['nprobe']} exceeds {gpu_common.MAX_K}, the most faiss's GPU IVF probes")
-        self.ivf.nprobe = search["nprobe"]
+        gpu_common.set_nprobe(self.ivf, search["nprobe"])
         self._uncounted = False
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -125,14 +129,14 @@ class IVFPQ:
 
     def stats(self) -> dict:
         if self._facts is None:
-            self._facts = gpu_common.index_facts(self.index, self.on_gpu)
+            self._facts = gpu_common.index_facts(self.index, self.on_gpu, *self.spread)
         if self.on_gpu or self._uncounted:
             return dict(self._facts)
         return {**self._facts, "ndis": ivf_scanned() + self._counted}
 
 
-def _require_gpu_setting(k_factor: int) -> None:
-    gpu_common.require_gpu("ivf_pq")
+def _require_gpu_setting(k_factor: int, gpus: int, gpu_mode: str | None) -> None:
+    gpu_common.require_gpu(IVFPQ, gpus, gpu_mode)
     if k_factor:
         raise Unsupported(f"ivf_pq on gpu: k_factor={k_factor} re-ranks on the CPU (not a GPU index); use k_factor 0")
 

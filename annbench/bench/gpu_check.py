@@ -120,7 +120,8 @@ def gpu_tables(results: Path, out: Path) -> None:
         return
     cols = ["index", "build_label", "search_label", "device", "nq", "status", "reason", "recall_ties", "qps",
             "device_qps", "device_share", "batch_p50_ms", "device_batch_p50_ms", "gpu_index_bytes",
-            "gpu_peak_search_bytes", "index_bytes", "build_s", "to_host_s", "from_host_s", "gpu_model"]
+            "gpu_peak_search_bytes", "index_bytes", "build_s", "to_host_s", "from_host_s", "gpu_model", "gpus_used",
+            "gpu_mode"]
     df[[c for c in cols if c in df]].sort_values(["index", "device", "nq"]).to_csv(out / "gpu-points.csv", index=False)
     crossover(df).to_csv(out / "crossover.csv", index=False)
 

@@ -23,6 +23,10 @@ def add_parser(sub) -> None:
     p.add_argument("--nq", help="query batch sizes, e.g. 1,10,100,1000 (at most the query set's size)")
     p.add_argument("--k", type=int)
     p.add_argument("--device", help="cpu, gpu or cpu,gpu")
+    p.add_argument("--gpus", help="GPUs each GPU point's index is spread over, e.g. 1,2 (default 1; --device gpu)")
+    p.add_argument("--gpu-mode", help="past one GPU: replicate (every GPU holds the whole index and searches a share "
+                                      "of each batch; default) or shard (every GPU holds a share of the base and "
+                                      "searches every query, results merged); or replicate,shard")
     p.add_argument("--results", default=None, help="results directory (default: results/NAME)")
     add_measuring_options(p)
     p.add_argument("--rerank", help="binary codes: re-rank the top R codes by their float vectors, e.g. 0,100")
@@ -84,12 +88,13 @@ def _settings(args, cfg: dict) -> dict:
         value = getattr(args, name, None)  # scale and tune have no filter options
         if value is not None:
             s[name] = value
-    for name in ("nq", "device", "rerank", "clients"):
-        if getattr(args, name, None) is not None:
+    for name in ("nq", "device", "rerank", "clients", "gpus", "gpu_mode"):
+        if getattr(args, name, None) is not None:  # scale has no GPU options
             s[name] = parse_list(getattr(args, name))
     for name in ("nq", "device", "rerank"):
         s[name] = as_list(s[name])
     s["clients"] = [None] if s["clients"] is None else as_list(s["clients"])
+    _gpu_options(s)
     if s["clients"] != [None] and args.threads is None and "threads" not in cfg:
         s["threads"] = 1  # every client searches single-threaded (runner/clients.py)
     if not _number(s["threads"]) or s["threads"] < 0:
@@ -97,6 +102,18 @@ def _settings(args, cfg: dict) -> dict:
     if not _number(s["memory_limit_gb"]) or s["memory_limit_gb"] < 0:
         raise UserError(f"memory limit must be a number of GB >= 0, got {s['memory_limit_gb']!r}")
     return s
+
+
+def _gpu_options(s: dict) -> None:
+    """``gpus`` and ``gpu_mode`` as lists (default: one GPU, replicas past one); either given asks for GPU
+    points, and a mode for more than one GPU. Their values are the runner's to check (runner/checks.py)."""
+    given = [f"--{n.replace('_', '-')}" for n in ("gpus", "gpu_mode") if s[n] is not None]
+    if given and "gpu" not in s["device"]:
+        raise UserError(f"{' and '.join(given)} spread GPU points over GPUs: give --device gpu (or cpu,gpu)")
+    if s["gpu_mode"] is not None and s["gpus"] is None:
+        raise UserError("--gpu-mode says how a point spreads over --gpus N > 1: give --gpus too")
+    s["gpus"] = as_list(s["gpus"]) if s["gpus"] is not None else [1]
+    s["gpu_mode"] = as_list(s["gpu_mode"]) if s["gpu_mode"] is not None else ["replicate"]
 
 
 def _filters(s: dict, nb: int) -> list:
@@ -147,7 +164,8 @@ def build_plan(args, extra: list[str]):
         build = {k: as_list(v) for k, v in (entry.get("build") or {}).items()}
         search = {k: as_list(v) for k, v in (entry.get("search") or {}).items()}
         reranks = as_list(entry["rerank"]) if "rerank" in entry else s["rerank"]
-        builds += expand_index(entry["index"], build, search, s["device"], info["n"], info["d"], reranks)
+        builds += expand_index(entry["index"], build, search, s["device"], info["n"], info["d"], reranks,
+                               s["gpus"], s["gpu_mode"])
     timing = TimingRule(min_time_s=s["min_time"], repeats=s["repeats"], min_batches=s["min_batches"])
     plan = Plan(dataset=str(path), dataset_name=info["name"], query_sets=queries, k=s["k"], nqs=s["nq"],
                 threads=s["threads"] or cores(), builds=builds, timeout_s=s["timeout"],

@@ -1,5 +1,5 @@
 """From which batch size the GPU pays: per index and setting, the smallest nq at
-which GPU QPS beats CPU QPS.
+which GPU QPS beats CPU QPS (one GPU: points spread over several are left out).
 
 CPU and GPU points of one setting (same environment, dataset, query set, k,
 index, build and search parameters, threads) are paired at the nq values both measured. The
@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from annbench.results.envs import with_environment
+from annbench.results.select import device_labels
 
 SETTING = ["environment", "dataset", "query_set", "k", "index", "build_label", "search_label", "threads"]
 COLUMNS = [*SETTING, "crossover_nq", "nq_compared", "gpu_wins_at", "max_nq", "speedup_at_max_nq", "recall_cpu",
@@ -37,7 +38,7 @@ def _pairs(df: pd.DataFrame, recall: str) -> pd.DataFrame:
         ok &= df["status"] == "ok"
     rows = df[ok]
     rows = rows if "environment" in rows else with_environment(rows)
-    rows = rows.assign(k=rows["k"].fillna(-1), threads=rows["threads"].fillna(-1))
+    rows = rows.assign(k=rows["k"].fillna(-1), threads=rows["threads"].fillna(-1), device=device_labels(rows))
     cpu = _one_per_nq(rows[rows["device"] == "cpu"])[keep]
     gpu = _one_per_nq(rows[rows["device"] == "gpu"])[keep]
     return cpu.merge(gpu, on=[*SETTING, "nq"], suffixes=("_cpu", "_gpu"))

@@ -1,11 +1,13 @@
 """The GPU points in a few lines: end-to-end against device-only QPS, and GPU memory, per setting
-at the largest nq measured (where the copies weigh least and the GPU is busiest)."""
+(and GPU spread) at the largest nq measured (where the copies weigh least and the GPU is busiest)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-SETTING = ["dataset", "query_set", "index", "build_label", "search_label"]
+from annbench.results.select import device_labels
+
+SETTING = ["dataset", "query_set", "index", "build_label", "search_label", "device"]
 
 
 def _size(value) -> str:
@@ -22,9 +24,10 @@ def gpu_rows(df: pd.DataFrame) -> pd.DataFrame:
     """One row per GPU setting: its point at the largest nq measured."""
     if df.empty or "device" not in df or "gpu_model" not in df:
         return df.iloc[0:0]
-    ok = df[(df["device"] == "gpu") & (df.get("status", "ok") == "ok") & df["qps"].notna()]
+    ok = df[df["gpu_model"].notna() & (df.get("status", "ok") == "ok") & df["qps"].notna()]
     if ok.empty:
         return ok
+    ok = ok.assign(device=device_labels(ok))
     return ok.sort_values("nq").groupby(SETTING, sort=True).tail(1).sort_values(SETTING)
 
 
@@ -37,7 +40,8 @@ def gpu_lines(df: pd.DataFrame) -> list[str]:
     for _, r in rows.iterrows():
         share = r.get("device_share")
         split = f" ({share:.2f} of the time is the GPU's own)" if share is not None and pd.notna(share) else ""
-        lines.append(f"  {r['index']} {r['build_label']} {r['search_label']}  nq={int(r['nq']):,}: "
+        spread = f" [{r['device']}]" if r["device"] != "gpu" else ""
+        lines.append(f"  {r['index']} {r['build_label']} {r['search_label']}{spread}  nq={int(r['nq']):,}: "
                      f"{_qps(r['qps'])} end-to-end, {_qps(r.get('device_qps'))} device-only{split}; "
                      f"GPU {_size(r.get('gpu_index_bytes'))} index, {_size(r.get('gpu_peak_search_bytes'))} peak"
                      f" [{r['gpu_model']}]")

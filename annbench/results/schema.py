@@ -12,7 +12,8 @@ key        dataset, query_set, index, build (dict), search (dict), rerank (the r
            and, only where set (a key without them keeps the id it always had):
            clients (C concurrent clients searched the index during the timed rounds, each
            issuing batches of nq; None: one caller), filter (the rows a search may return:
-           {"attribute", "op", "value", "selectivity"}; None: every row)
+           {"attribute", "op", "value", "selectivity"}; None: every row), gpus and gpu_mode (a GPU
+           point spread over gpus > 1 GPUs, "replicate" or "shard"; None: one GPU, or none)
 
 Other fields (``None`` where not measured):
 
@@ -47,12 +48,14 @@ build      train_s, add_s, build_s (= train_s + add_s), phases a backend times a
            the resident set above where it started), memory_method (how peaks were taken)
 size       bytes_per_vector (index_bytes / nb: codes, lists, graph links),
            rerank_bytes_per_vector (float vectors a re-rank keeps beside the codes)
-gpu        GPU points only: gpu_model, gpus_used; device_qps, device_qps_min, device_qps_max,
-           device_batch_p50_ms (the same rounds with queries resident on the GPU and results left
-           there; qps stays end-to-end, copies included), device_share (qps / device_qps);
-           gpu_index_bytes, gpu_peak_search_bytes (device used memory above the pre-build baseline:
-           after the build, and the most during the point's rounds), gpu_memory_method; to_host_s,
-           from_host_s (copy of the built index to the host, and a host copy onto the GPU)
+gpu        GPU points only: gpu_model (of the GPUs used: one name, or each different one), gpus_used;
+           device_qps, device_qps_min, device_qps_max, device_batch_p50_ms (the same rounds with queries
+           resident on the GPU and results left there; qps stays end-to-end, copies included; one GPU
+           only), device_share (qps / device_qps); gpu_index_bytes, gpu_peak_search_bytes (device used
+           memory above the pre-build baseline: after the build, and the most during the point's rounds;
+           summed over the GPUs used, each GPU's own in gpu_index_bytes_per_device and
+           gpu_peak_search_bytes_per_device), gpu_memory_method; to_host_s, from_host_s (copy of the
+           built index to the host, and a host copy onto the GPU(s))
 work       ndis_per_query (distance computations per query searched, every stage counted;
            None where the library keeps no counter)
 task       for query sets with a true match per query (annbench.quality): task ("paired" or
@@ -68,6 +71,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 
 SCHEMA_VERSION = 2
 # every recall a record can hold; the first is the default of summaries and plots
@@ -75,7 +79,8 @@ RECALL_COLUMNS = ("recall_ties", "recall", "recall_eps", "recall_float_ties", "r
 PERCENTILE_MIN_BATCHES = {50: 1, 95: 20, 99: 100}  # fewer timed batches say nothing about that tail
 KEY_FIELDS = ("dataset", "query_set", "index", "build", "search", "rerank", "nq", "k", "device", "threads",
               "timing", "blas_threshold", "env")
-OPTIONAL_KEY_FIELDS = ("clients", "filter")  # in a point's id only when set, so older records keep their ids
+# in a point's id only when set, so older records keep their ids
+OPTIONAL_KEY_FIELDS = ("clients", "filter", "gpus", "gpu_mode")
 
 
 def point_id(key: dict) -> str:
@@ -100,6 +105,14 @@ def filter_label(flt) -> str:
     text = f"{flt.get('attribute')} {flt.get('op')} {flt.get('value')}"
     sel = flt.get("selectivity")
     return text + (f" (selectivity {sel:g})" if isinstance(sel, (int, float)) else "")
+
+
+def device_label(device, gpus, gpu_mode) -> str:
+    """``gpu x2 replicate`` for a GPU point spread over several GPUs, else the device as it is: points
+    spread otherwise are never grouped, drawn or paired with one-GPU ones."""
+    if device != "gpu" or not isinstance(gpus, numbers.Real) or not gpus > 1:
+        return device
+    return f"gpu x{int(gpus)} {gpu_mode}"
 
 
 def label(params: dict) -> str:

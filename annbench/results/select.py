@@ -3,7 +3,8 @@
 ``annbench summary``, the report's recommendation cards and its tables all
 call :func:`best`. Only comparable points compete: the same environment
 (machine and library versions, :mod:`annbench.results.envs`), dataset, query
-set, k, threads, device, nq, concurrent clients and filter (``GROUP``). Within a group the winner is the
+set, k, threads, device (a GPU point spread over several GPUs is a device of its own: ``gpu x2
+replicate``), nq, concurrent clients and filter (``GROUP``). Within a group the winner is the
 ok point with the highest median QPS among those whose recall reaches the
 target and whose cost fits the budget (ties: higher recall, then id). The
 runner-up is the best point of another index. When the winner's slowest round
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from annbench.results.envs import with_environment
-from annbench.results.schema import filter_label
+from annbench.results.schema import device_label, filter_label
 
 GROUP = ["environment", "dataset", "query_set", "k", "threads", "device", "nq", "clients", "filter_label"]
 EXTRA = ["runner_up_index", "runner_up_qps", "tie"]
@@ -76,10 +77,19 @@ def comparable(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def with_load_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """``clients`` (0: one caller) and ``filter_label`` ("": every row), never missing, so groups compare."""
+    """``clients`` (0: one caller) and ``filter_label`` ("": every row), never missing, and ``device`` as
+    :func:`device_labels` gives it, so groups compare."""
     clients = pd.to_numeric(df["clients"], errors="coerce") if "clients" in df else pd.Series(np.nan, index=df.index)
     filters = df["filter"] if "filter" in df else pd.Series(None, index=df.index, dtype=object)
-    return df.assign(clients=clients.fillna(0).astype(int), filter_label=[filter_label(f) for f in filters])
+    return df.assign(clients=clients.fillna(0).astype(int), filter_label=[filter_label(f) for f in filters],
+                     **({"device": device_labels(df)} if "device" in df else {}))
+
+
+def device_labels(df: pd.DataFrame) -> list[str]:
+    """Each row's device, a GPU point spread over several GPUs read as its own (``gpu x2 replicate``)."""
+    gpus = df["gpus"] if "gpus" in df else [None] * len(df)
+    modes = df["gpu_mode"] if "gpu_mode" in df else [None] * len(df)
+    return [device_label(d, g, m) for d, g, m in zip(df["device"], gpus, modes)]
 
 
 def _ranked(rows: pd.DataFrame, recall: str) -> pd.DataFrame:

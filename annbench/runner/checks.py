@@ -9,7 +9,7 @@ import math
 import os
 
 from annbench.errors import UserError
-from annbench.runner.plan import Plan, check_point
+from annbench.runner.plan import BuildPoint, Plan, check_point
 
 DEVICES = ("cpu", "gpu")
 
@@ -50,6 +50,20 @@ def check_settings(plan: Plan) -> None:
             raise UserError(f"{bp.index}: no search setting or re-rank depth to measure")
         for rerank in bp.reranks:
             _positive("rerank", rerank, integer=True, zero_ok=True)
+        _check_spread(bp)
+
+
+def _check_spread(bp: BuildPoint) -> None:
+    """A GPU count of at least one; past one, a GPU point and a known mode."""
+    from annbench.backends.gpu_common import GPU_MODES
+
+    if bp.gpus == 1:
+        return
+    _positive("gpus", bp.gpus, integer=True)
+    if bp.device != "gpu":
+        raise UserError(f"{bp.index}: gpus={bp.gpus} spreads a GPU point, not a {bp.device} one")
+    if bp.gpu_mode not in GPU_MODES:
+        raise UserError(f"unknown gpu mode {bp.gpu_mode!r} (use {', '.join(GPU_MODES)})")
 
 
 def _check_clients(plan: Plan) -> None:

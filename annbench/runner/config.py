@@ -9,6 +9,7 @@ from annbench.errors import UserError
 DEFAULTS = {"k": 10, "nq": [1, 10, 100, 1000], "device": ["cpu"], "threads": 0, "timeout": 1800.0,
             "min_time": 0.5, "repeats": 3, "rerank": [0], "memory_limit_gb": 0.0, "save_neighbors": False,
             "blas_threshold": None, "clients": None, "filter_selectivity": None, "filter": None,
+            "gpus": None, "gpu_mode": None,  # None: one GPU (--gpus 1), spread as replicas past one
             "min_batches": 10}  # config file only: timed batches of a point at the least, shared by its rounds
 
 

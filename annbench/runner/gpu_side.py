@@ -1,7 +1,10 @@
 """What the worker does for a build point on the GPU beyond what it does for a CPU one: the GPU
 memory baseline before the build and the index's GPU bytes after it, a synchronised search for
 every timed batch, device-only rounds beside the end-to-end ones, the peak GPU memory of each
-point's rounds, and the GPU's model in every record. ``GpuSide.open`` is None on the CPU.
+point's rounds, and the GPUs' model and count in every record. ``GpuSide.open`` is None on the CPU.
+
+A point spread over several GPUs (``--gpus N``) reads the memory of each and gets no device-only
+rounds: faiss's IndexReplicas and IndexShards split the queries and merge the results in host memory.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from typing import Callable
 
 import numpy as np
 
-from annbench.runner.gpu_memory import GpuMemory, device_reader
+from annbench.runner.gpu_memory import GpuMemory, device_reader, most_each, per_device_fields
 from annbench.runner.gpu_timing import (DeviceOrder, device_fields, device_round, synced, takes_device_arrays,
                                         torch_upload)
 from annbench.runner.timing import QueryOrder, Round, TimingRule
@@ -24,7 +27,7 @@ class GpuPart:
     search: Callable                   # the backend's own search (takes device arrays), for device-only rounds
     order: DeviceOrder | None          # None: no device-only time for this point
     rounds: list[Round] = field(default_factory=list)
-    peak: int | None = None
+    peak: tuple[int, ...] | None = None  # per GPU, the most over the rounds so far
 
     def round(self, run: Callable[[], Round], nq: int, k: int, rule: TimingRule) -> Round:
         """The end-to-end round ``run``, then a device-only one, under one GPU memory peak."""
@@ -35,29 +38,36 @@ class GpuPart:
             self.rounds.append(dev)
             rnd.searched += dev.searched  # the backend's counters saw these searches too
         peak = self.side.memory.peak()
-        self.peak = peak if self.peak is None else max(self.peak, peak or 0)
+        if peak is not None:
+            self.peak = peak if self.peak is None else most_each(self.peak, peak)
         return rnd
 
     def fields(self, qps: float) -> dict:
-        return {**device_fields(self.rounds, qps), "gpu_peak_search_bytes": self.peak}
+        return {**device_fields(self.rounds, qps), **per_device_fields("gpu_peak_search_bytes", self.peak)}
+
+
+def gpu_model(names: tuple[str, ...], gpus: int) -> str:
+    """The model of the first ``gpus`` GPUs: one name where they are alike, else each different one."""
+    return " / ".join(dict.fromkeys(names[:gpus])) or "unknown GPU"
 
 
 class GpuSide:
-    def __init__(self, cls: type, device: str) -> None:
+    def __init__(self, cls: type, device: str, gpus: int = 1) -> None:
         import faiss
 
         from annbench.runner import identity
 
         self.sync: Callable[[], None] = faiss.gpu_sync_all_devices
-        read, source = device_reader()
+        read, source = device_reader(gpus)
         self.memory = GpuMemory(read, source, self.sync)
-        self.upload = torch_upload() if takes_device_arrays(cls, device) else None
-        self.model = (identity.gpus() or ("unknown GPU",))[0]
+        self.upload = torch_upload() if takes_device_arrays(cls, device) and gpus == 1 else None
+        self.gpus = gpus
+        self.model = gpu_model(identity.gpus(), gpus)
         self._orders: dict[int, DeviceOrder] = {}
 
     @classmethod
-    def open(cls, backend: type, device: str) -> "GpuSide | None":
-        return cls(backend, device) if device == "gpu" else None
+    def open(cls, backend: type, device: str, gpus: int = 1) -> "GpuSide | None":
+        return cls(backend, device, gpus) if device == "gpu" else None
 
     def build_started(self) -> None:
         """The baseline, once every context this worker will hold exists (torch's too: its CUDA context
@@ -67,8 +77,9 @@ class GpuSide:
         self.memory.baseline()
 
     def build_fields(self) -> dict:
-        """Fields of every record of the build point: the GPU that ran it and what the index holds there."""
-        return {"gpu_model": self.model, "gpus_used": 1, "gpu_index_bytes": self.memory.index_bytes(),
+        """Fields of every record of the build point: the GPUs that ran it and what the index holds there."""
+        return {"gpu_model": self.model, "gpus_used": self.gpus,
+                **per_device_fields("gpu_index_bytes", self.memory.index_bytes()),
                 "gpu_memory_method": self.memory.method}
 
     def attach(self, point, index) -> None:

@@ -19,6 +19,18 @@ class BuildPoint:
     searches: list[dict]
     device: str = "cpu"
     reranks: list[int] = field(default_factory=lambda: [0])  # the runner's float re-rank of binary codes
+    gpus: int = 1                 # GPUs the index is spread over (device gpu; --gpus)
+    gpu_mode: str | None = None   # how, past one GPU: "replicate" or "shard" (--gpu-mode)
+
+    def spread(self) -> dict:
+        """``gpus`` and ``gpu_mode`` of a point spread over several GPUs, both None on one GPU (or none):
+        in the key only where set, so a one-GPU point keeps the id it always had."""
+        many = self.gpus != 1
+        return {"gpus": self.gpus if many else None, "gpu_mode": self.gpu_mode if many else None}
+
+    def spec(self) -> dict:
+        """What a worker is told to build."""
+        return {"index": self.index, "build": self.build, "device": self.device, **self.spread()}
 
 
 @dataclass
@@ -48,7 +60,7 @@ class Plan:
             {"dataset": self.dataset_name, "query_set": qs, "index": bp.index, "build": bp.build,
              "search": search, "rerank": rerank, "nq": nq, "k": self.k, "device": bp.device,
              "threads": self.threads, "timing": self.timing.key(), "blas_threshold": blas_threshold, "env": env,
-             "clients": clients, "filter": flt}
+             "clients": clients, "filter": flt, **bp.spread()}
             for search in bp.searches for rerank in bp.reranks for qs in self.query_sets for nq in self.nqs
             for flt in self.filters for clients in self.clients
         ]
@@ -73,9 +85,18 @@ def check_point(index: str, build: dict, search: dict, nb: int, d: int) -> None:
     cls.check_params(build, search, nb, d)
 
 
+def spreads(device: str, gpus: list, modes: list) -> list[tuple]:
+    """Where the build points of ``device`` live: one GPU count each (the CPU: 1), crossed with the modes
+    past one GPU (``(1, None)``: no mode)."""
+    if device != "gpu":
+        return [(1, None)]
+    return [(n, mode) for n in gpus for mode in (modes if n != 1 else [None])]
+
+
 def expand_index(index: str, build: dict[str, list], search: dict[str, list], devices: list[str],
-                 nb: int, d: int, reranks: list[int] | None = None) -> list[BuildPoint]:
-    """Cross the given values with the backend's defaults; check names and combinations."""
+                 nb: int, d: int, reranks: list[int] | None = None, gpus: list | None = None,
+                 gpu_modes: list | None = None) -> list[BuildPoint]:
+    """Cross the given values with the backend's defaults, devices and GPU counts; check names and combinations."""
     cls = registry.get(index)
     for kind, given in (("build", build), ("search", search)):
         if empty := sorted(name for name, values in given.items() if not values):
@@ -86,4 +107,6 @@ def expand_index(index: str, build: dict[str, list], search: dict[str, list], de
     for b in builds:
         for s in searches:
             check_point(index, b, s, nb, d)
-    return [BuildPoint(index, b, searches, device, list(reranks or [0])) for device in devices for b in builds]
+    return [BuildPoint(index, b, searches, device, list(reranks or [0]), n, mode)
+            for device in devices for n, mode in spreads(device, gpus or [1], gpu_modes or ["replicate"])
+            for b in builds]

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import psutil
 
+from annbench.results.schema import device_label
 from annbench.results.store import ResultStore
 from annbench.runner import checks, identity
 from annbench.runner.executor import Executor, Job, LocalExecutor
@@ -42,15 +43,19 @@ def _write_status(store: ResultStore, plan: Plan, keys: list[dict], extra: dict,
                                      "dataset_path": plan.dataset})
 
 
-def _skip_reason(bp: BuildPoint, have_gpus: bool) -> str | None:
+def _skip_reason(bp: BuildPoint, gpus_seen: int) -> str | None:
+    """Why a build point cannot run here (no such variant; a GPU point where faiss sees too few GPUs, or
+    spread in a way its backend does not offer), or None."""
     from annbench.backends import registry
 
     cls = registry.get(bp.index)
     if bp.device not in cls.devices:
         return f"skipped: {bp.index} has no {bp.device} variant"
-    if bp.device == "gpu" and not have_gpus:
-        return "skipped: no GPU"
-    return None
+    if bp.device != "gpu":
+        return None
+    from annbench.backends.gpu_common import missing_gpus, spread_refused
+
+    return spread_refused(cls, bp.gpus, bp.gpu_mode) or missing_gpus(bp.gpus, gpus_seen)
 
 
 def _forget_failures(store: ResultStore, all_keys: list[list[dict]]) -> int:
@@ -125,7 +130,7 @@ def _run(plan: Plan, results: str, argv: list[str], info: dict, fingerprint: str
     manifest = build_manifest(run_id, argv, plan, ident.machine,
                               {bp.index: facts["versions"] for bp, (facts, _, _) in zip(plan.builds, per_build)})
     store.write_manifest(run_id, {**manifest, "executor": executor.describe()})
-    have_gpus = bool(identity.gpus()) if any(bp.device == "gpu" for bp in plan.builds) else False
+    gpus_seen = len(identity.gpus()) if any(bp.device == "gpu" for bp in plan.builds) else 0
     retried = _forget_failures(store, all_keys) if plan.retry_failed else 0
     done_before = sum(store.has(k) for keys in all_keys for k in keys)
     print(f"sweep: {len(plan.builds)} build point(s), {sum(map(len, all_keys))} measured point(s), "
@@ -138,9 +143,9 @@ def _run(plan: Plan, results: str, argv: list[str], info: dict, fingerprint: str
         missing = [k for k in keys if not store.has(k)]
         if not missing:
             continue
-        label = f"{bp.index} {bp.build} {bp.device}"
+        label = f"{bp.index} {bp.build} {device_label(bp.device, bp.gpus, bp.gpu_mode)}"
         extra = {"run_id": run_id, **facts}
-        skip = _skip_reason(bp, have_gpus)
+        skip = _skip_reason(bp, gpus_seen)
         if skip:
             _write_status(store, plan, missing, extra, "skipped", skip)
             counts["skipped"] += len(missing)
@@ -149,7 +154,7 @@ def _run(plan: Plan, results: str, argv: list[str], info: dict, fingerprint: str
         spec = {"dataset": plan.dataset, "dataset_name": plan.dataset_name, "results": str(results),
                 "dataset_fingerprint": fingerprint, "run_id": run_id, "threads": plan.threads,
                 "timing": plan.timing.key(), "save_neighbors": plan.save_neighbors, "blas_threshold": blas,
-                "identity": facts, "build_point": {"index": bp.index, "build": bp.build, "device": bp.device},
+                "identity": facts, "build_point": bp.spec(),
                 "keys": missing}
         jobs.append(Job(label, spec, keys, missing, extra))
 

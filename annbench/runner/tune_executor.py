@@ -12,6 +12,7 @@ from typing import Callable, Iterator
 
 import pandas as pd
 
+from annbench.results.schema import device_label
 from annbench.results.store import ResultStore
 from annbench.runner.executor import Job, LocalExecutor
 from annbench.runner.plan import BuildPoint, Plan
@@ -63,11 +64,16 @@ def still_needed(keys: list[dict], tune: dict, store: ResultStore) -> list[dict]
     return []
 
 
-def value_order(builds: list[BuildPoint]) -> dict[tuple[str, str], dict[str, list]]:
-    """Per index and device, each build parameter's values in grid order."""
-    out: dict[tuple[str, str], dict[str, list]] = {}
+def line_of(bp: BuildPoint) -> tuple:
+    """The builds a line of builds runs along: one index on one device (and GPU spread)."""
+    return bp.index, bp.device, bp.gpus, bp.gpu_mode
+
+
+def value_order(builds: list[BuildPoint]) -> dict[tuple, dict[str, list]]:
+    """Per line of builds (:func:`line_of`), each build parameter's values in grid order."""
+    out: dict[tuple, dict[str, list]] = {}
     for bp in builds:
-        order = out.setdefault((bp.index, bp.device), {})
+        order = out.setdefault(line_of(bp), {})
         for name, value in bp.build.items():
             if value not in order.setdefault(name, []):
                 order[name].append(value)
@@ -99,12 +105,12 @@ class TuneExecutor:
         orders, tried = value_order(self.plan.builds), {}
         for (bp, keys), tune in zip(grid_keys(self.plan), self.tunes):
             self.grid += keys
-            line = tried.setdefault((bp.index, bp.device), {})
-            if stops(bp.build, orders[(bp.index, bp.device)], line):
-                self.skipped.append(f"{bp.index} {bp.build} {bp.device}")
+            line = tried.setdefault(line_of(bp), {})
+            if stops(bp.build, orders[line_of(bp)], line):
+                self.skipped.append(f"{bp.index} {bp.build} {device_label(bp.device, bp.gpus, bp.gpu_mode)}")
                 continue
             self.tried += keys
-            job = waiting.get(build_name({"index": bp.index, "build": bp.build, "device": bp.device}))
+            job = waiting.get(build_name(bp.spec()))
             if job is not None and still_needed(keys, tune, store):
                 yield from self._run_one(job, keys, tune, store, on_poll)
             line[build_name(bp.build)] = best_of(store, keys, self.targets, self.recall)

@@ -35,7 +35,7 @@ def _build(cls, ds, bp: dict, threads: int, peak, filters=None, gpu=None) -> tup
     from annbench.runner.base_rows import chunks, training_rows
     from annbench.runner.memory import release_free_memory, rss
 
-    index = cls(ds.d, ds.metric, bp["device"], threads, **bp["build"])
+    index = cls(ds.d, ds.metric, bp["device"], threads, **bp["build"], **_spread(bp))
     if filters is not None:
         filters.hand_over(index)
     rss0 = rss()
@@ -62,6 +62,12 @@ def _build(cls, ds, bp: dict, threads: int, peak, filters=None, gpu=None) -> tup
     info["index_bytes"] = stats.get("index_bytes")
     info.update({k: v for k, v in stats.items() if k.endswith("_s")})  # phases a backend times apart (milvus)
     return index, info
+
+
+def _spread(bp: dict) -> dict:
+    """``gpus`` and ``gpu_mode`` for the backend's constructor, of a point spread over several GPUs only
+    (a backend that offers no spread never gets them: the sweep skips such points)."""
+    return {"gpus": bp["gpus"], "gpu_mode": bp["gpu_mode"]} if bp.get("gpus") else {}
 
 
 def _points(spec: dict, ds, index, rerank, store, filters, gpu=None) -> list:
@@ -196,7 +202,7 @@ def run(spec: dict) -> None:
     if any(key["rerank"] for key in spec["keys"]):
         rerank.load()  # a missing or changed float parent fails the build point before it is built
     peak = PeakRSS()
-    gpu = GpuSide.open(cls, bp["device"])
+    gpu = GpuSide.open(cls, bp["device"], bp.get("gpus") or 1)
     filters = Filters(ds, spec["keys"], spec["results"], spec["dataset_fingerprint"])
     try:
         index, build_info = _build(cls, ds, bp, spec["threads"], peak, filters, gpu)
