@@ -221,8 +221,8 @@ def curves_at_split0(clip_arrays, tmp_path_factory):
 
     images, texts = (x / np.linalg.norm(x, axis=1, keepdims=True) for x in (clip_arrays["images"], clip_arrays["texts"]))
     s = bench.split(images.astype(np.float32), texts.astype(np.float32), 0)
-    synth, _ = bench.synthetic_curves(s, 0, tmp_path_factory.mktemp("goal"))
-    return bench.real_curves(s), synth
+    synth, path = bench.synthetic_curves(s, 0, tmp_path_factory.mktemp("goal"))
+    return bench.real_curves(s), synth, s, path
 
 
 # Where the goal is not met at split 0 (make bench-synth-fit prints every point, and the spread over splits).
@@ -241,6 +241,38 @@ def _goal_cases():
 
 @pytest.mark.parametrize("name, j", list(_goal_cases()))
 def test_recall_curves_match_the_real_ones(curves_at_split0, name, j):
-    real, synth = curves_at_split0
+    real, synth, _, _ = curves_at_split0
     assert abs(synth[name][j] - real[name][j]) <= 0.05, (
         f"{name} point {j}: synthetic {synth[name][j]:.3f}, real {real[name][j]:.3f}")
+
+
+def test_the_crossed_table_searches_each_base_with_the_other_sides_queries(curves_at_split0):
+    from annbench.bench import synth_fit as bench
+
+    real, synth, s, path = curves_at_split0
+    lines = bench.cross_table(s, path, real, synth)
+    rows = {line[:34].strip(): np.array(line[34:].split(), dtype=float) for line in lines[2:]}
+    assert list(rows) == ["real base, real texts", "real base, synthetic texts", "synthetic base, real texts",
+                          "synthetic base, synthetic texts"]
+    np.testing.assert_allclose(rows["real base, real texts"], real["text"], atol=5e-4)
+    np.testing.assert_allclose(rows["synthetic base, synthetic texts"], synth["text"], atol=5e-4)
+    ds = read_dataset(path)
+    crossed = bench.text_curve(s.base, ds.query_sets["text"].queries)
+    np.testing.assert_allclose(rows["real base, synthetic texts"], crossed, atol=5e-4)
+    for values in rows.values():  # recall rises with the search effort on every pairing
+        assert np.all(np.diff(values[:3]) > 0) and values[3] < values[4]
+
+
+def test_the_seed_table_measures_other_generated_sets_of_the_same_fit(curves_at_split0, tmp_path):
+    from annbench.bench import synth_fit as bench
+
+    real, synth, s, path = curves_at_split0
+    lines = bench.seed_table(s, path, real, 1, tmp_path)
+    rows = lines[2:]
+    assert len(rows) == len(bench.POINTS)
+    for line, (index, param, value) in zip(rows, bench.POINTS):
+        assert line.split()[:2] == [index, f"{param}={value}"]
+        diffs = [float(cell.split("+-")[0]) for cell in line.split()[2:]]
+        sds = [float(cell.split("+-")[1]) for cell in line.split()[2:]]
+        assert len(diffs) == 2 and all(abs(v) < 0.5 for v in diffs) and sds == [0.0, 0.0]  # one set: no spread
+    assert not list(tmp_path.glob("seed-*.hdf5"))  # each set is removed once measured

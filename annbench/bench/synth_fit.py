@@ -16,9 +16,15 @@ Both sides: the same annbench backends and settings, tie-aware recall against
 exact ground truth (K = 100), each point the mean over BUILDS builds (IVF:
 k-means started from shuffled rows; HNSW: shuffled insertion).
 
-Printed: split 0 point by point, then every point over ``--splits`` splits (split
-i draws its rows and fits with seed i): at n = 900 recall is noisy, real recall
-included. Then the memory bound: the peak RSS of ``annbench datasets make
+Printed: split 0 point by point; then, for split 0's text->image points, where a
+miss comes from: the real base searched with the synthetic text queries, and the
+synthetic base with the real text queries (a miss that the synthetic base shows
+with real queries is the base's; one that the real base shows with synthetic
+queries is the queries'); then how far split 0's synthetic recall moves with
+the generator's own seed alone, the fit kept (``--seeds`` more sets): the noise
+floor of a single generated set at n = 900; then every point over ``--splits``
+splits (split i draws its rows and fits with seed i): at n = 900 recall is
+noisy, real recall included. Then the memory bound: the peak RSS of ``annbench datasets make
 clip-synth --like`` (fitted to the whole real set) at ``--memory-n`` rows.
 """
 
@@ -41,7 +47,7 @@ from annbench.data.importer import QuerySpec
 from annbench.data.synth_fitted import read_fitted
 from annbench.groundtruth import exact_knn
 from annbench.groundtruth.build_imported import build_dataset
-from annbench.groundtruth.build_synth import make_clip_synth_like
+from annbench.groundtruth.build_synth import make_clip_synth_like, write_clip_synth_like
 from annbench.metrics import recall_ties
 
 K, TRUTH = 10, 100
@@ -149,6 +155,50 @@ def synthetic_curves(s: Split, seed: int, workdir: Path, threads: int = 1) -> tu
             for name, qs in ds.query_sets.items()}, out_path
 
 
+def text_curve(xb: np.ndarray, xq: np.ndarray, threads: int = 1) -> np.ndarray:
+    """Recall at every point of text queries ``xq`` on base ``xb``, against their exact truth."""
+    D, I = exact_knn(xb, xq, TRUTH)
+    return curve(xb, xq, I, D, threads)
+
+
+def cross_table(s: Split, synth_path: Path, real: dict, synth: dict, threads: int = 1) -> list[str]:
+    """Split 0's text->image points with bases and queries crossed: which side of the synthetic set
+    a difference comes from."""
+    ds = read_dataset(synth_path)
+    rows = {"real base, real texts": real["text"],
+            "real base, synthetic texts": text_curve(s.base, ds.query_sets["text"].queries, threads),
+            "synthetic base, real texts": text_curve(ds.xb, s.queries["text"], threads),
+            "synthetic base, synthetic texts": synth["text"]}
+    lines = ["text->image at split 0, bases and queries crossed: recall@10"]
+    short = {"ivf_flat": "IVF", "hnswlib": "HNSW"}
+    lines.append(f"  {'':32}" + " ".join(f"{short[index] + ' ' + param + '=' + str(value):>13}"
+                                         for index, param, value in POINTS))
+    for title, values in rows.items():
+        lines.append(f"  {title:32}" + " ".join(f"{v:13.3f}" for v in values))
+    return lines
+
+
+def seed_table(s: Split, synth_path: Path, real: dict, seeds: int, workdir: Path, threads: int = 1) -> list[str]:
+    """Synthetic minus real at every point over ``seeds`` more sets generated from split 0's fitted
+    model with other seeds: what one generated set's recall varies by, the fit kept."""
+    model = read_fitted(synth_path)
+    diffs = {name: [] for name in SETS}
+    for seed in range(1, seeds + 1):
+        path = write_clip_synth_like(workdir / f"seed-{seed}.hdf5", model, n=len(s.base), nq=len(s.queries["text"]),
+                                     seed=1000 + seed, k=TRUTH, force=True)
+        ds = read_dataset(path)
+        for name, qs in ds.query_sets.items():
+            diffs[name].append(curve(ds.xb, qs.queries, qs.neighbors, qs.distances, threads) - real[name])
+        path.unlink()
+    d = {name: np.array(v) for name, v in diffs.items()}
+    lines = [f"split 0's fit, {seeds} other generation seeds: synthetic - real, mean +- sd",
+             f"  {'index':9} {'setting':10}" + "".join(f"{title:>16}" for title in SETS.values())]
+    for j, (index, param, value) in enumerate(POINTS):
+        lines.append(f"  {index:9} {param + '=' + str(value):10}" +
+                     "".join(f"{d[name][:, j].mean():+10.3f}+-{d[name][:, j].std():.3f}" for name in SETS))
+    return lines
+
+
 def point_table(real: dict, synth: dict) -> list[str]:
     lines = []
     for name, title in SETS.items():
@@ -195,7 +245,8 @@ def memory_table(like: Path, ns: list[int], workdir: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared", default=str(SHARED), help="the shared real data (default ../shared/data)")
-    ap.add_argument("--splits", type=int, default=5, help="splits measured (split i uses seed i)")
+    ap.add_argument("--splits", type=int, default=10, help="splits measured (split i uses seed i)")
+    ap.add_argument("--seeds", type=int, default=5, help="more sets generated from split 0's fit (0: none)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--memory-n", default="250000,1000000",
                     help="sizes whose peak RSS is measured, comma-separated ('' for none)")
@@ -214,6 +265,10 @@ def main(argv: list[str] | None = None) -> int:
                       f"{len(s.queries['image'])} image queries")
                 print(read_fitted(path).describe())
                 print("\n".join(point_table(real, synth)), end="\n\n", flush=True)
+                print("\n".join(cross_table(s, path, real, synth, args.threads)), end="\n\n", flush=True)
+                if args.seeds:
+                    print("\n".join(seed_table(s, path, real, args.seeds, Path(tmp), args.threads)), end="\n\n",
+                          flush=True)
         print("\n".join(spread_table(rows)), flush=True)
         ns = [int(v) for v in args.memory_n.split(",") if v.strip()]
         if ns:

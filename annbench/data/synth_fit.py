@@ -32,7 +32,18 @@ again with ``tau``, at sqrt(n) cells: +0.08). With ``tau`` (bench/synth_fit.py,
 (text-to-image IVF nprobe 4); a warp that keeps each band of 16 neighbouring
 directions' variance, so no row gets more of the top directions, +0.08; the
 median 5th-nearest-neighbour cosine as a fourth statistic, +0.08 (image-to-image
-IVF nprobe 1); a coarser grid (sigma step 0.3, tau 0.75), +0.08.
+IVF nprobe 1); a coarser grid (sigma step 0.3, tau 0.75), +0.08. Also tried (5 splits): soft splits of
+the top 10 levels of the image tree only (each row leaning towards its node's sibling): image-to-image
+within 0.034 on every split, but text-to-image IVF nprobe 4 +0.078 +- 0.037; a spread of the rows'
+cosine to their own mean (real CLIP: sd 0.068 for images, 0.039 for texts; here at most 0.039 and
+0.007), matched on the sample: as images' it fixes image-to-image IVF nprobe 1 (+0.02) but makes the
+rows near the mean hubs (text-to-image HNSW ef 10 +0.11), as texts' it changes nothing; text rows aimed
+at a deep node of the image tree (a few images, not a cell): IVF easier still; the spectrum's cutoff
+held at 600 or 3000 (the sample cannot see it): no better; soft splits (a row keeping 0.7 to 1 of its
+own node's offset, top 10 levels) with top-5-level subtrees of log-normal looseness (sd 0.6), both
+modalities, over 10 splits: text-to-image IVF nprobe 4 +0.088 -> +0.055 +- 0.050 and image-to-image IVF
+nprobe 1 +0.051 -> +0.021 +- 0.059 (one split +0.151), +0.068 and +0.022 with the looseness
+standardised per level: means nearer, single splits further off.
 
 Nothing else is stored from the sample: no vector, no principal direction.
 """
