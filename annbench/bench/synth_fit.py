@@ -130,12 +130,20 @@ def split(images: np.ndarray, texts: np.ndarray, index: int) -> Split:
                  {"text": texts[pt[tenth:]], "image": images[held]})
 
 
+def exact_curve(xb: np.ndarray, xq: np.ndarray, threads: int = 1) -> np.ndarray:
+    """Recall at every point of queries ``xq`` on base ``xb``, against their exact truth."""
+    D, I = exact_knn(xb, xq, TRUTH)
+    return curve(xb, xq, I, D, threads)
+
+
 def real_curves(s: Split, threads: int = 1) -> dict[str, np.ndarray]:
-    out = {}
-    for name, xq in s.queries.items():
-        D, I = exact_knn(s.base, xq, TRUTH)
-        out[name] = curve(s.base, xq, I, D, threads)
-    return out
+    return {name: exact_curve(s.base, xq, threads) for name, xq in s.queries.items()}
+
+
+def file_curves(path: Path, threads: int = 1) -> dict[str, np.ndarray]:
+    """Recall at every point of each query set of a dataset file, against the truth it stores."""
+    ds = read_dataset(path)
+    return {name: curve(ds.xb, qs.queries, qs.neighbors, qs.distances, threads) for name, qs in ds.query_sets.items()}
 
 
 def write_like_source(images: np.ndarray, texts: np.ndarray, path: Path) -> Path:
@@ -150,15 +158,7 @@ def synthetic_curves(s: Split, seed: int, workdir: Path, threads: int = 1) -> tu
     like = write_like_source(s.fit_images, s.fit_texts, workdir / f"fit-sample-{seed}.hdf5")
     out_path = make_clip_synth_like(workdir / f"like-{seed}.hdf5", like, n=len(s.base), nq=len(s.queries["text"]),
                                     seed=seed, k=TRUTH, force=True)
-    ds = read_dataset(out_path)
-    return {name: curve(ds.xb, qs.queries, qs.neighbors, qs.distances, threads)
-            for name, qs in ds.query_sets.items()}, out_path
-
-
-def text_curve(xb: np.ndarray, xq: np.ndarray, threads: int = 1) -> np.ndarray:
-    """Recall at every point of text queries ``xq`` on base ``xb``, against their exact truth."""
-    D, I = exact_knn(xb, xq, TRUTH)
-    return curve(xb, xq, I, D, threads)
+    return file_curves(out_path, threads), out_path
 
 
 def cross_table(s: Split, synth_path: Path, real: dict, synth: dict, threads: int = 1) -> list[str]:
@@ -166,8 +166,8 @@ def cross_table(s: Split, synth_path: Path, real: dict, synth: dict, threads: in
     a difference comes from."""
     ds = read_dataset(synth_path)
     rows = {"real base, real texts": real["text"],
-            "real base, synthetic texts": text_curve(s.base, ds.query_sets["text"].queries, threads),
-            "synthetic base, real texts": text_curve(ds.xb, s.queries["text"], threads),
+            "real base, synthetic texts": exact_curve(s.base, ds.query_sets["text"].queries, threads),
+            "synthetic base, real texts": exact_curve(ds.xb, s.queries["text"], threads),
             "synthetic base, synthetic texts": synth["text"]}
     lines = ["text->image at split 0, bases and queries crossed: recall@10"]
     short = {"ivf_flat": "IVF", "hnswlib": "HNSW"}
@@ -186,9 +186,8 @@ def seed_table(s: Split, synth_path: Path, real: dict, seeds: int, workdir: Path
     for seed in range(1, seeds + 1):
         path = write_clip_synth_like(workdir / f"seed-{seed}.hdf5", model, n=len(s.base), nq=len(s.queries["text"]),
                                      seed=1000 + seed, k=TRUTH, force=True)
-        ds = read_dataset(path)
-        for name, qs in ds.query_sets.items():
-            diffs[name].append(curve(ds.xb, qs.queries, qs.neighbors, qs.distances, threads) - real[name])
+        for name, values in file_curves(path, threads).items():
+            diffs[name].append(values - real[name])
         path.unlink()
     d = {name: np.array(v) for name, v in diffs.items()}
     lines = [f"split 0's fit, {seeds} other generation seeds: synthetic - real, mean +- sd",
