@@ -96,8 +96,8 @@ class _IVF:
     def set_search_params(self, **params: Any) -> None:
         _, search = with_defaults(type(self), {}, params)
         check_ivf(type(self), {"nlist": self.nlist}, search, nb=self.nlist)
-        if self.on_gpu and search["nprobe"] > gpu_common.MAX_K:
-            raise UserError(f"{self.name}: nprobe={search['nprobe']} exceeds {gpu_common.MAX_K}, the most faiss's GPU IVF probes")
+        if self.on_gpu:
+            gpu_common.check_nprobe(self.name, search["nprobe"])
         gpu_common.set_nprobe(self.index, search["nprobe"])
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

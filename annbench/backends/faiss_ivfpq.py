@@ -98,8 +98,8 @@ class IVFPQ:
     def set_search_params(self, **params: Any) -> None:
         _, search = with_defaults(type(self), {}, params)
         check_ivf(type(self), {"nlist": self.nlist}, search, nb=self.nlist)
-        if self.on_gpu and search["nprobe"] > gpu_common.MAX_K:
-            raise UserError(f"ivf_pq: nprobe={search['nprobe']} exceeds {gpu_common.MAX_K}, the most faiss's GPU IVF probes")
+        if self.on_gpu:
+            gpu_common.check_nprobe(self.name, search["nprobe"])
         gpu_common.set_nprobe(self.ivf, search["nprobe"])
         self._uncounted = False
 

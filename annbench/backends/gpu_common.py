@@ -128,6 +128,12 @@ def set_nprobe(index: faiss.Index, nprobe: int) -> None:
         member.nprobe = nprobe
 
 
+def check_nprobe(name: str, nprobe: int) -> None:
+    """The most lists faiss's GPU IVF indexes probe (their k-selection's limit)."""
+    if nprobe > MAX_K:
+        raise UserError(f"{name}: nprobe={nprobe} exceeds {MAX_K}, the most faiss's GPU IVF probes")
+
+
 def to_host(gpu_index: faiss.Index) -> faiss.Index:
     """One host index (faiss merges shards, and copies one replica)."""
     return faiss.index_gpu_to_cpu(gpu_index)
