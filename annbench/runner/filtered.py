@@ -103,13 +103,12 @@ class Filters:
         or post-filtered; ``fields`` say how, for the record."""
         if not self.rows:
             return search, {}
+        method = native_method(index, key)
         if not key.get("filter"):  # a native filter set for an earlier point is cleared
-            native = type(index).filtering and key.get("device", "cpu") == "cpu"
-            return (self._switching(index, search, None, None) if native else search), {}
+            return (self._switching(index, search, None, None) if method else search), {}
         text = filter_text(key["filter"])
         rf = self.rows[text]
         fields = {"filter_selectivity": rf.selectivity, "filter_rows": rf.passing}
-        method = type(index).filtering if key.get("device", "cpu") == "cpu" else ""  # faiss GPU: no IDSelector
         if method:
             return self._switching(index, search, text, rf), {**fields, "filter_method": method}
         depth = post_filter_depth(key["k"], rf.selectivity, self.ds.nb)
@@ -132,6 +131,12 @@ class Filters:
         if not path.exists():  # a worker on a Ray node writes into a results folder of its own
             return write_truth(self.ds, rf, qs, path)
         return read_truth(path)
+
+
+def native_method(index, key: dict) -> str:
+    """How the backend keeps a search of this point to a filter's rows itself ("": it cannot, and the
+    runner post-filters): on the CPU only (faiss's GPU indexes take no IDSelector)."""
+    return type(index).filtering if key.get("device", "cpu") == "cpu" else ""
 
 
 def post_filtered(search, mask: np.ndarray, depth: int):
