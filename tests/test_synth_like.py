@@ -276,3 +276,26 @@ def test_the_seed_table_measures_other_generated_sets_of_the_same_fit(curves_at_
         sds = [float(cell.split("+-")[1]) for cell in line.split()[2:]]
         assert len(diffs) == 2 and all(abs(v) < 0.5 for v in diffs) and sds == [0.0, 0.0]  # one set: no spread
     assert not list(tmp_path.glob("seed-*.hdf5"))  # each set is removed once measured
+
+
+def test_the_text_mechanics_agree_with_plain_numpy(curves_at_split0):
+    from annbench.bench import synth_fit as bench
+    from annbench.data.synth_moments import cumulative_spectrum
+
+    real, _, s, path = curves_at_split0
+    xb = s.base
+    # the base's own rows as queries: their variance share in the 10 leading directions is the spectrum's
+    assert bench.text_mechanics(xb, xb)[0] == pytest.approx(cumulative_spectrum(xb)[9], rel=1e-4)
+    nlist = bench.nlist_for(len(xb))
+    share, drawn, by_centroid, by_mean, gap = bench.text_mechanics(xb, s.queries["text"], nprobe=nlist)
+    assert by_centroid == by_mean == 1.0  # every cell probed: every neighbour found
+    assert drawn == pytest.approx(2 / nlist)  # ... and each cell by every query
+    scores = np.sort(s.queries["text"] @ xb.T, axis=1)
+    assert gap == pytest.approx(np.mean(scores[:, -1] - scores[:, -10]), abs=1e-6)
+    assert 0 < share < 1
+    mech = bench.split_mechanics(xb, s.queries["text"], real)
+    assert mech[-1] == pytest.approx(real["text"][1] - real["text"][3])
+    assert 2 / 32 < mech[1] < 1 and 0 < mech[2] < 1 and 0 < mech[3] < 1
+    lines = bench.mechanics_table([(mech, mech), (mech, mech)])
+    assert len(lines) == 2 + len(bench.MECHANICS) and lines[0].startswith("text->image over 2 splits")
+    assert lines[2].split()[-2:] == [f"{mech[0]:.3f}+-0.000"] * 2

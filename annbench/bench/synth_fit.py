@@ -24,7 +24,8 @@ queries is the queries'); then how far split 0's synthetic recall moves with
 the generator's own seed alone, the fit kept (``--seeds`` more sets): the noise
 floor of a single generated set at n = 900; then every point over ``--splits``
 splits (split i draws its rows and fits with seed i): at n = 900 recall is
-noisy, real recall included. Then the memory bound: the peak RSS of ``annbench datasets make
+noisy, real recall included; then, over the same splits, real and synthetic side
+by side, what sets text->image IVF recall apart from HNSW's (``text_mechanics``). Then the memory bound: the peak RSS of ``annbench datasets make
 clip-synth --like`` (fitted to the whole real set) at ``--memory-n`` rows.
 """
 
@@ -198,6 +199,69 @@ def seed_table(s: Split, synth_path: Path, real: dict, seeds: int, workdir: Path
     return lines
 
 
+def text_mechanics(xb: np.ndarray, xq: np.ndarray, nprobe: int = 4, top: int = 10) -> np.ndarray:
+    """What sets text->image IVF recall apart from HNSW's, per query set: the share of the queries'
+    variance in the base's ``top`` leading principal directions; the share of all probes that go to
+    the two cells most probed (cells that draw every query); the share of each query's exact
+    top ``top`` that lies in the ``nprobe`` cells it probes, the cells ranked as faiss ranks them (by
+    the unit centroids of its spherical k-means) and by the plain mean of their rows; and the
+    cosine of the best match less that of the ``top``-th."""
+    c = xb - xb.mean(axis=0)
+    leading = np.linalg.svd(c, full_matrices=False)[2][:top]
+    t = xq - xq.mean(axis=0)
+    share = float(np.sum((t @ leading.T) ** 2) / np.sum(t * t))
+    index, _ = _build("ivf_flat", xb, np.random.default_rng([0, 97]).permutation(len(xb)), 1)
+    centroids = index.quantizer.reconstruct_n(0, index.quantizer.ntotal)  # the cells the bench's IVF trains
+    cell = np.argmax(xb @ centroids.T, axis=1)
+    means = np.array([xb[cell == j].mean(axis=0) if np.any(cell == j) else np.zeros(xb.shape[1])
+                      for j in range(len(centroids))])
+    scores = xq @ xb.T
+    best = np.argpartition(-scores, top - 1, axis=1)[:, :top]
+    held = cell[best]
+
+    def probed(cells: np.ndarray) -> np.ndarray:
+        return np.argsort(-(xq @ cells.T), axis=1)[:, :nprobe]
+
+    def found(cells: np.ndarray) -> float:
+        return float(np.mean([np.isin(h, p).mean() for h, p in zip(held, probed(cells))]))
+
+    visits = np.bincount(probed(centroids).ravel(), minlength=len(centroids))
+    ranked = -np.sort(-np.take_along_axis(scores, best, axis=1), axis=1)
+    return np.array([share, float(np.sort(visits)[-2:].sum() / visits.sum()), found(centroids), found(means),
+                     float(np.mean(ranked[:, 0] - ranked[:, -1]))])
+
+
+MECHANICS = ("texts' variance in the images' 10 leading directions (random: 10/d)",
+             "probes (4 a query) that go to the 2 cells most probed",
+             "exact top 10 in the 4 cells probed, cells ranked by faiss's unit centroids",
+             "... by the plain mean of each cell's rows",
+             "best match's cosine less the 10th's",
+             "IVF nprobe 4 recall less HNSW ef 10 recall")
+
+
+def split_mechanics(xb: np.ndarray, xq: np.ndarray, curves: dict) -> np.ndarray:
+    """``text_mechanics`` of one side of a split, with its IVF nprobe 4 less HNSW ef 10 text->image recall."""
+    ivf, hnsw = POINTS.index(("ivf_flat", "nprobe", 4)), POINTS.index(("hnswlib", "ef", 10))
+    return np.append(text_mechanics(xb, xq), curves["text"][ivf] - curves["text"][hnsw])
+
+
+def _text_side(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    ds = read_dataset(path)
+    return np.asarray(ds.xb), ds.query_sets["text"].queries
+
+
+def mechanics_table(rows: list[tuple[np.ndarray, np.ndarray]]) -> list[str]:
+    """Real and synthetic text->image mechanics (``text_mechanics`` and the IVF - HNSW recall gap), mean +- sd
+    over the splits."""
+    real, synth = (np.array([r[k] for r in rows]) for k in range(2))
+    lines = [f"text->image over {len(rows)} splits, real and synthetic side by side: mean +- sd",
+             f"  {'':76} {'real':>14} {'synthetic':>14}"]
+    for j, title in enumerate(MECHANICS):
+        lines.append(f"  {title:76} {real[:, j].mean():7.3f}+-{real[:, j].std():.3f} "
+                     f"{synth[:, j].mean():7.3f}+-{synth[:, j].std():.3f}")
+    return lines
+
+
 def point_table(real: dict, synth: dict) -> list[str]:
     lines = []
     for name, title in SETS.items():
@@ -251,13 +315,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="sizes whose peak RSS is measured, comma-separated ('' for none)")
     args = ap.parse_args(argv)
     images, texts = load_shared(Path(args.shared))
-    rows = []
+    rows, mechanics = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(max(1, args.splits)):
             s = split(images, texts, i)
             real = real_curves(s, args.threads)
             synth, path = synthetic_curves(s, i, Path(tmp), args.threads)
             rows.append((real, synth))
+            mechanics.append((split_mechanics(s.base, s.queries["text"], real),
+                              split_mechanics(*_text_side(path), synth)))
             if i == 0:
                 print(f"split 0: fitted on {len(s.fit_images)} images + {len(s.fit_texts)} texts, {len(s.base)} "
                       f"generated; real: {len(s.base)} images, {len(s.queries['text'])} text and "
@@ -268,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
                 if args.seeds:
                     print("\n".join(seed_table(s, path, real, args.seeds, Path(tmp), args.threads)), end="\n\n",
                           flush=True)
-        print("\n".join(spread_table(rows)), flush=True)
+        print("\n".join(spread_table(rows)), end="\n\n", flush=True)
+        print("\n".join(mechanics_table(mechanics)), flush=True)
         ns = [int(v) for v in args.memory_n.split(",") if v.strip()]
         if ns:
             like = write_like_source(images, texts, Path(tmp) / "clip-t2i.hdf5")

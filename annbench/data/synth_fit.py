@@ -44,6 +44,18 @@ own node's offset, top 10 levels) with top-5-level subtrees of log-normal loosen
 modalities, over 10 splits: text-to-image IVF nprobe 4 +0.088 -> +0.055 +- 0.050 and image-to-image IVF
 nprobe 1 +0.051 -> +0.021 +- 0.059 (one split +0.151), +0.068 and +0.022 with the looseness
 standardised per level: means nearer, single splits further off.
+Also tried (bench/synth_fit.py's last table says what each aimed at): text rows with the image model's
+10 leading directions projected out, leaning (by 0 to 0.8, fitted with coupling to the best and
+5th-best match and to the texts' share of variance in the sample images' 10 leading directions) on
+one of the image tree's shared deep offsets, with the local intrinsic dimension as a 4th structure
+statistic (10 splits): text-to-image IVF nprobe 4 +0.036 +- 0.049 but HNSW ef 10 -0.063 +- 0.027;
+a per-row or per-subtree spread of the images' weight on their mean along its part orthogonal to
+the text mean, the cosine to the text mean kept (4 splits): IVF nprobe 4 +0.115, HNSW ef 10 -0.17;
+a share (0.15, 0.3) of image rows with offsets of their own at the top 5 levels (in no concept
+there), refitted (10 splits): text-to-image IVF nprobe 4 +0.066 and +0.062, image-to-image IVF
+nprobe 4 -0.023 and -0.054; rows drawn around the sample's own (a real row's residual mixed with a
+model row's, weight 0.6 to 0.8; 3 splits): image-to-image IVF nprobe 1 +0.36 at 0.6 (lumps), -0.07
+at 0.8, text-to-image IVF nprobe 16 +0.075 throughout.
 
 Nothing else is stored from the sample: no vector, no principal direction.
 """
