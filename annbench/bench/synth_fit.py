@@ -162,13 +162,19 @@ def synthetic_curves(s: Split, seed: int, workdir: Path, threads: int = 1) -> tu
     return file_curves(out_path, threads), out_path
 
 
+def text_side(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """A dataset file's base and its text queries."""
+    ds = read_dataset(path)
+    return np.asarray(ds.xb), ds.query_sets["text"].queries
+
+
 def cross_table(s: Split, synth_path: Path, real: dict, synth: dict, threads: int = 1) -> list[str]:
     """Split 0's text->image points with bases and queries crossed: which side of the synthetic set
     a difference comes from."""
-    ds = read_dataset(synth_path)
+    xb, xq = text_side(synth_path)
     rows = {"real base, real texts": real["text"],
-            "real base, synthetic texts": exact_curve(s.base, ds.query_sets["text"].queries, threads),
-            "synthetic base, real texts": exact_curve(ds.xb, s.queries["text"], threads),
+            "real base, synthetic texts": exact_curve(s.base, xq, threads),
+            "synthetic base, real texts": exact_curve(xb, s.queries["text"], threads),
             "synthetic base, synthetic texts": synth["text"]}
     lines = ["text->image at split 0, bases and queries crossed: recall@10"]
     short = {"ivf_flat": "IVF", "hnswlib": "HNSW"}
@@ -215,8 +221,7 @@ def text_mechanics(xb: np.ndarray, xq: np.ndarray, nprobe: int = 4, top: int = 1
     cell = np.argmax(xb @ centroids.T, axis=1)
     means = np.array([xb[cell == j].mean(axis=0) if np.any(cell == j) else np.zeros(xb.shape[1])
                       for j in range(len(centroids))])
-    scores = xq @ xb.T
-    best = np.argpartition(-scores, top - 1, axis=1)[:, :top]
+    D, best = exact_knn(xb, xq, top)  # best first; D = 1 - cosine
     held = cell[best]
 
     def probed(cells: np.ndarray) -> np.ndarray:
@@ -226,9 +231,8 @@ def text_mechanics(xb: np.ndarray, xq: np.ndarray, nprobe: int = 4, top: int = 1
         return float(np.mean([np.isin(h, p).mean() for h, p in zip(held, probed(cells))]))
 
     visits = np.bincount(probed(centroids).ravel(), minlength=len(centroids))
-    ranked = -np.sort(-np.take_along_axis(scores, best, axis=1), axis=1)
     return np.array([share, float(np.sort(visits)[-2:].sum() / visits.sum()), found(centroids), found(means),
-                     float(np.mean(ranked[:, 0] - ranked[:, -1]))])
+                     float(np.mean(D[:, -1] - D[:, 0]))])
 
 
 MECHANICS = ("texts' variance in the images' 10 leading directions (random: 10/d)",
@@ -243,11 +247,6 @@ def split_mechanics(xb: np.ndarray, xq: np.ndarray, curves: dict) -> np.ndarray:
     """``text_mechanics`` of one side of a split, with its IVF nprobe 4 less HNSW ef 10 text->image recall."""
     ivf, hnsw = POINTS.index(("ivf_flat", "nprobe", 4)), POINTS.index(("hnswlib", "ef", 10))
     return np.append(text_mechanics(xb, xq), curves["text"][ivf] - curves["text"][hnsw])
-
-
-def _text_side(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    ds = read_dataset(path)
-    return np.asarray(ds.xb), ds.query_sets["text"].queries
 
 
 def mechanics_table(rows: list[tuple[np.ndarray, np.ndarray]]) -> list[str]:
@@ -323,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
             synth, path = synthetic_curves(s, i, Path(tmp), args.threads)
             rows.append((real, synth))
             mechanics.append((split_mechanics(s.base, s.queries["text"], real),
-                              split_mechanics(*_text_side(path), synth)))
+                              split_mechanics(*text_side(path), synth)))
             if i == 0:
                 print(f"split 0: fitted on {len(s.fit_images)} images + {len(s.fit_texts)} texts, {len(s.base)} "
                       f"generated; real: {len(s.base)} images, {len(s.queries['text'])} text and "
