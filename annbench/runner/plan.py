@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from annbench.backends import registry
 from annbench.errors import UserError
+from annbench.results.schema import device_label
 from annbench.runner.timing import TimingRule
 
 
@@ -31,6 +32,10 @@ class BuildPoint:
     def spec(self) -> dict:
         """What a worker is told to build."""
         return {"index": self.index, "build": self.build, "device": self.device, **self.spread()}
+
+    def label(self) -> str:
+        """How progress lines and skip lists name the build: index, build parameters, device (and GPU spread)."""
+        return f"{self.index} {self.build} {device_label(self.device, self.gpus, self.gpu_mode)}"
 
 
 @dataclass

@@ -10,7 +10,6 @@ from datetime import datetime, timezone
 
 import psutil
 
-from annbench.results.schema import device_label
 from annbench.results.store import ResultStore
 from annbench.runner import checks, identity
 from annbench.runner.executor import Executor, Job, LocalExecutor
@@ -143,7 +142,7 @@ def _run(plan: Plan, results: str, argv: list[str], info: dict, fingerprint: str
         missing = [k for k in keys if not store.has(k)]
         if not missing:
             continue
-        label = f"{bp.index} {bp.build} {device_label(bp.device, bp.gpus, bp.gpu_mode)}"
+        label = bp.label()
         extra = {"run_id": run_id, **facts}
         skip = _skip_reason(bp, gpus_seen)
         if skip:

@@ -12,7 +12,6 @@ from typing import Callable, Iterator
 
 import pandas as pd
 
-from annbench.results.schema import device_label
 from annbench.results.store import ResultStore
 from annbench.runner.executor import Job, LocalExecutor
 from annbench.runner.plan import BuildPoint, Plan
@@ -107,7 +106,7 @@ class TuneExecutor:
             self.grid += keys
             line = tried.setdefault(line_of(bp), {})
             if stops(bp.build, orders[line_of(bp)], line):
-                self.skipped.append(f"{bp.index} {bp.build} {device_label(bp.device, bp.gpus, bp.gpu_mode)}")
+                self.skipped.append(bp.label())
                 continue
             self.tried += keys
             job = waiting.get(build_name(bp.spec()))
