@@ -250,7 +250,7 @@ def test_the_crossed_table_searches_each_base_with_the_other_sides_queries(curve
     from annbench.bench import synth_fit as bench
 
     real, synth, s, path = curves_at_split0
-    lines = bench.cross_table(s, path, real, synth)
+    lines = bench.cross_table(s, bench.text_side(path), real, synth)
     rows = {line[:34].strip(): np.array(line[34:].split(), dtype=float) for line in lines[2:]}
     assert list(rows) == ["real base, real texts", "real base, synthetic texts", "synthetic base, real texts",
                           "synthetic base, synthetic texts"]

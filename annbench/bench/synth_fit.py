@@ -25,8 +25,9 @@ the generator's own seed alone, the fit kept (``--seeds`` more sets): the noise
 floor of a single generated set at n = 900; then every point over ``--splits``
 splits (split i draws its rows and fits with seed i): at n = 900 recall is
 noisy, real recall included; then, over the same splits, real and synthetic side
-by side, what sets text->image IVF recall apart from HNSW's (``text_mechanics``). Then the memory bound: the peak RSS of ``annbench datasets make
-clip-synth --like`` (fitted to the whole real set) at ``--memory-n`` rows.
+by side, what sets text->image IVF recall apart from HNSW's (``text_mechanics``).
+Then the memory bound: the peak RSS of ``annbench datasets make clip-synth
+--like`` (fitted to the whole real set) at ``--memory-n`` rows.
 """
 
 from __future__ import annotations
@@ -168,10 +169,11 @@ def text_side(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(ds.xb), ds.query_sets["text"].queries
 
 
-def cross_table(s: Split, synth_path: Path, real: dict, synth: dict, threads: int = 1) -> list[str]:
-    """Split 0's text->image points with bases and queries crossed: which side of the synthetic set
-    a difference comes from."""
-    xb, xq = text_side(synth_path)
+def cross_table(s: Split, synth_side: tuple[np.ndarray, np.ndarray], real: dict, synth: dict,
+                threads: int = 1) -> list[str]:
+    """Split 0's text->image points with bases and queries crossed (``synth_side``: the synthetic set's
+    base and text queries): which side of the synthetic set a difference comes from."""
+    xb, xq = synth_side
     rows = {"real base, real texts": real["text"],
             "real base, synthetic texts": exact_curve(s.base, xq, threads),
             "synthetic base, real texts": exact_curve(xb, s.queries["text"], threads),
@@ -321,15 +323,15 @@ def main(argv: list[str] | None = None) -> int:
             real = real_curves(s, args.threads)
             synth, path = synthetic_curves(s, i, Path(tmp), args.threads)
             rows.append((real, synth))
-            mechanics.append((split_mechanics(s.base, s.queries["text"], real),
-                              split_mechanics(*text_side(path), synth)))
+            synth_side = text_side(path)
+            mechanics.append((split_mechanics(s.base, s.queries["text"], real), split_mechanics(*synth_side, synth)))
             if i == 0:
                 print(f"split 0: fitted on {len(s.fit_images)} images + {len(s.fit_texts)} texts, {len(s.base)} "
                       f"generated; real: {len(s.base)} images, {len(s.queries['text'])} text and "
                       f"{len(s.queries['image'])} image queries")
                 print(read_fitted(path).describe())
                 print("\n".join(point_table(real, synth)), end="\n\n", flush=True)
-                print("\n".join(cross_table(s, path, real, synth, args.threads)), end="\n\n", flush=True)
+                print("\n".join(cross_table(s, synth_side, real, synth, args.threads)), end="\n\n", flush=True)
                 if args.seeds:
                     print("\n".join(seed_table(s, path, real, args.seeds, Path(tmp), args.threads)), end="\n\n",
                           flush=True)
