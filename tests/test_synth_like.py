@@ -287,12 +287,23 @@ def test_the_text_mechanics_agree_with_plain_numpy(curves_at_split0):
     # the base's own rows as queries: their variance share in the 10 leading directions is the spectrum's
     assert bench.text_mechanics(xb, xb)[0] == pytest.approx(cumulative_spectrum(xb)[9], rel=1e-4)
     nlist = bench.nlist_for(len(xb))
-    share, drawn, by_centroid, by_mean, gap = bench.text_mechanics(xb, s.queries["text"], nprobe=nlist)
+    xq = s.queries["text"]
+    share, drawn, by_centroid, by_mean, gap, pull, spread, far = bench.text_mechanics(xb, xq, nprobe=nlist)
     assert by_centroid == by_mean == 1.0  # every cell probed: every neighbour found
     assert drawn == pytest.approx(2 / nlist)  # ... and each cell by every query
-    scores = np.sort(s.queries["text"] @ xb.T, axis=1)
-    assert gap == pytest.approx(np.mean(scores[:, -1] - scores[:, -10]), abs=1e-6)
+    scores = xq @ xb.T
+    ranked = np.sort(scores, axis=1)
+    assert gap == pytest.approx(np.mean(ranked[:, -1] - ranked[:, -10]), abs=1e-6)
     assert 0 < share < 1
+    index, _ = bench._build("ivf_flat", xb, np.random.default_rng([0, 97]).permutation(len(xb)), 1)
+    cells = xq @ index.quantizer.reconstruct_n(0, nlist).T
+    own = cells - cells.mean(axis=0)
+    assert pull == pytest.approx(np.std(cells.mean(axis=0)) / np.sqrt(np.mean(np.var(own, axis=1))), rel=1e-4)
+    lean = xb @ (xb.mean(axis=0) / np.linalg.norm(xb.mean(axis=0)))
+    assert spread == pytest.approx(np.std(lean), rel=1e-4)
+    top10 = np.argsort(-scores, axis=1)[:, :10]
+    farthest = np.argsort(lean)[:len(xb) // 10]
+    assert far == pytest.approx(np.isin(top10, farthest).sum() / top10.size, abs=2e-3)
     mech = bench.split_mechanics(xb, s.queries["text"], real)
     assert mech[-1] == pytest.approx(real["text"][1] - real["text"][3])
     assert 2 / 32 < mech[1] < 1 and 0 < mech[2] < 1 and 0 < mech[3] < 1

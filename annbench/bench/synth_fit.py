@@ -212,8 +212,11 @@ def text_mechanics(xb: np.ndarray, xq: np.ndarray, nprobe: int = 4, top: int = 1
     variance in the base's ``top`` leading principal directions; the share of all probes that go to
     the two cells most probed (cells that draw every query); the share of each query's exact
     top ``top`` that lies in the ``nprobe`` cells it probes, the cells ranked as faiss ranks them (by
-    the unit centroids of its spherical k-means) and by the plain mean of their rows; and the
-    cosine of the best match less that of the ``top``-th."""
+    the unit centroids of its spherical k-means) and by the plain mean of their rows; the cosine of
+    the best match less that of the ``top``-th; the cells' shared pull (the spread over cells of the
+    mean query's score, over the spread of each query's own part: above 1, a few cells draw every
+    query); the spread of the base rows' cosine to their own mean; and the share of all exact top
+    ``top`` held by the tenth of the base farthest from its mean (0.1 if they hold their share)."""
     c = xb - xb.mean(axis=0)
     leading = np.linalg.svd(c, full_matrices=False)[2][:top]
     t = xq - xq.mean(axis=0)
@@ -233,8 +236,13 @@ def text_mechanics(xb: np.ndarray, xq: np.ndarray, nprobe: int = 4, top: int = 1
         return float(np.mean([np.isin(h, p).mean() for h, p in zip(held, probed(cells))]))
 
     visits = np.bincount(probed(centroids).ravel(), minlength=len(centroids))
+    scores = xq @ centroids.T
+    shared = scores.mean(axis=0)
+    pull = float(shared.std() / np.sqrt(np.mean((scores - shared).var(axis=1))))
+    lean = xb @ (xb.mean(axis=0) / np.linalg.norm(xb.mean(axis=0)))
+    far = np.flatnonzero(lean <= np.quantile(lean, 0.1))
     return np.array([share, float(np.sort(visits)[-2:].sum() / visits.sum()), found(centroids), found(means),
-                     float(np.mean(D[:, -1] - D[:, 0]))])
+                     float(np.mean(D[:, -1] - D[:, 0])), pull, float(lean.std()), float(np.isin(best, far).mean())])
 
 
 MECHANICS = ("texts' variance in the images' 10 leading directions (random: 10/d)",
@@ -242,6 +250,9 @@ MECHANICS = ("texts' variance in the images' 10 leading directions (random: 10/d
              "exact top 10 in the 4 cells probed, cells ranked by faiss's unit centroids",
              "... by the plain mean of each cell's rows",
              "best match's cosine less the 10th's",
+             "cells' shared pull: sd over cells of the mean text's score / of a text's own",
+             "images' cosine to their own mean: sd",
+             "exact top 10 in the tenth of images farthest from their mean (even: 0.1)",
              "IVF nprobe 4 recall less HNSW ef 10 recall")
 
 
