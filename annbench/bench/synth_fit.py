@@ -217,8 +217,8 @@ def text_mechanics(xb: np.ndarray, xq: np.ndarray, nprobe: int = 4, top: int = 1
     mean query's score, over the spread of each query's own part: above 1, a few cells draw every
     query); the spread of the base rows' cosine to their own mean; and the share of all exact top
     ``top`` held by the tenth of the base farthest from its mean (0.1 if they hold their share)."""
-    c = xb - xb.mean(axis=0)
-    leading = np.linalg.svd(c, full_matrices=False)[2][:top]
+    mean = xb.mean(axis=0)
+    leading = np.linalg.svd(xb - mean, full_matrices=False)[2][:top]
     t = xq - xq.mean(axis=0)
     share = float(np.sum((t @ leading.T) ** 2) / np.sum(t * t))
     index, _ = _build("ivf_flat", xb, np.random.default_rng([0, 97]).permutation(len(xb)), 1)
@@ -229,20 +229,22 @@ def text_mechanics(xb: np.ndarray, xq: np.ndarray, nprobe: int = 4, top: int = 1
     D, best = exact_knn(xb, xq, top)  # best first; D = 1 - cosine
     held = cell[best]
 
-    def probed(cells: np.ndarray) -> np.ndarray:
-        return np.argsort(-(xq @ cells.T), axis=1)[:, :nprobe]
+    def probed(scores: np.ndarray) -> np.ndarray:
+        return np.argsort(-scores, axis=1)[:, :nprobe]
 
-    def found(cells: np.ndarray) -> float:
-        return float(np.mean([np.isin(h, p).mean() for h, p in zip(held, probed(cells))]))
+    def found(probes: np.ndarray) -> float:
+        return float(np.mean([np.isin(h, p).mean() for h, p in zip(held, probes)]))
 
-    visits = np.bincount(probed(centroids).ravel(), minlength=len(centroids))
     scores = xq @ centroids.T
+    by_centroid = probed(scores)
+    visits = np.bincount(by_centroid.ravel(), minlength=len(centroids))
     shared = scores.mean(axis=0)
     pull = float(shared.std() / np.sqrt(np.mean((scores - shared).var(axis=1))))
-    lean = xb @ (xb.mean(axis=0) / np.linalg.norm(xb.mean(axis=0)))
+    lean = xb @ (mean / np.linalg.norm(mean))
     far = np.flatnonzero(lean <= np.quantile(lean, 0.1))
-    return np.array([share, float(np.sort(visits)[-2:].sum() / visits.sum()), found(centroids), found(means),
-                     float(np.mean(D[:, -1] - D[:, 0])), pull, float(lean.std()), float(np.isin(best, far).mean())])
+    return np.array([share, float(np.sort(visits)[-2:].sum() / visits.sum()), found(by_centroid),
+                     found(probed(xq @ means.T)), float(np.mean(D[:, -1] - D[:, 0])), pull, float(lean.std()),
+                     float(np.isin(best, far).mean())])
 
 
 MECHANICS = ("texts' variance in the images' 10 leading directions (random: 10/d)",
