@@ -250,7 +250,7 @@ def test_the_crossed_table_searches_each_base_with_the_other_sides_queries(curve
     from annbench.bench import synth_fit as bench
 
     real, synth, s, path = curves_at_split0
-    lines = bench.cross_table(s, bench.text_side(path), real, synth)
+    lines = bench.cross_table(s, bench.file_side(path), real, synth)
     rows = {line[:34].strip(): np.array(line[34:].split(), dtype=float) for line in lines[2:]}
     assert list(rows) == ["real base, real texts", "real base, synthetic texts", "synthetic base, real texts",
                           "synthetic base, synthetic texts"]
@@ -288,7 +288,7 @@ def test_the_text_mechanics_agree_with_plain_numpy(curves_at_split0):
     assert bench.text_mechanics(xb, xb)[0] == pytest.approx(cumulative_spectrum(xb)[9], rel=1e-4)
     nlist = bench.nlist_for(len(xb))
     xq = s.queries["text"]
-    share, drawn, by_centroid, by_mean, gap, pull, spread, far = bench.text_mechanics(xb, xq, nprobe=nlist)
+    share, drawn, by_centroid, by_mean, gap, pull, spread, far, z_best = bench.text_mechanics(xb, xq, nprobe=nlist)
     assert by_centroid == by_mean == 1.0  # every cell probed: every neighbour found
     assert drawn == pytest.approx(2 / nlist)  # ... and each cell by every query
     scores = xq @ xb.T
@@ -304,9 +304,23 @@ def test_the_text_mechanics_agree_with_plain_numpy(curves_at_split0):
     top10 = np.argsort(-scores, axis=1)[:, :10]
     farthest = np.argsort(lean)[:len(xb) // 10]
     assert far == pytest.approx(np.isin(top10, farthest).sum() / top10.size, abs=2e-3)
-    mech = bench.split_mechanics(xb, s.queries["text"], real)
-    assert mech[-1] == pytest.approx(real["text"][1] - real["text"][3])
+    assert z_best == pytest.approx(np.mean((scores.max(axis=1) - scores.mean(axis=1)) / scores.std(axis=1)), rel=1e-4)
+    mech = bench.split_mechanics(xb, s.queries, real)
+    assert len(mech) == len(bench.MECHANICS)
+    assert mech[-2] == pytest.approx(real["text"][1] - real["text"][3])
     assert 2 / 32 < mech[1] < 1 and 0 < mech[2] < 1 and 0 < mech[3] < 1
     lines = bench.mechanics_table([(mech, mech), (mech, mech)])
-    assert len(lines) == 2 + len(bench.MECHANICS) and lines[0].startswith("text->image over 2 splits")
+    assert len(lines) == 2 + len(bench.MECHANICS) and lines[0].startswith("text->image (the last row image->image) over 2")
     assert lines[2].split()[-2:] == [f"{mech[0]:.3f}+-0.000"] * 2
+
+
+def test_cell_growth_compares_the_whole_base_with_its_subsets(curves_at_split0):
+    from annbench.bench import synth_fit as bench
+
+    _, _, s, _ = curves_at_split0
+    xb, xq = s.base, s.queries["image"]
+    assert bench.cell_growth(xb, xq, small=len(xb)) == 0.0  # the subsets are the whole base: the same builds
+    assert bench.cell_growth(xb, xq, nlist=1) == 0.0        # one cell holds every neighbour, at any n
+    got = bench.cell_growth(xb, xq, small=300, nlist=16, reps=2)
+    assert got == bench.cell_growth(xb, xq, small=300, nlist=16, reps=2)  # seeded: the same subsets and builds
+    assert -0.5 < got < 0.5

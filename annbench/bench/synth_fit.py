@@ -25,9 +25,10 @@ the generator's own seed alone, the fit kept (``--seeds`` more sets): the noise
 floor of a single generated set at n = 900; then every point over ``--splits``
 splits (split i draws its rows and fits with seed i): at n = 900 recall is
 noisy, real recall included; then, over the same splits, real and synthetic side
-by side, what sets text->image IVF recall apart from HNSW's (``text_mechanics``).
-Then the memory bound: the peak RSS of ``annbench datasets make clip-synth
---like`` (fitted to the whole real set) at ``--memory-n`` rows.
+by side, what sets text->image IVF recall apart from HNSW's (``text_mechanics``),
+and how much an image query's cell gains at a fixed nlist as the base grows
+(``cell_growth``). Then the memory bound: the peak RSS of ``annbench datasets
+make clip-synth --like`` (fitted to the whole real set) at ``--memory-n`` rows.
 """
 
 from __future__ import annotations
@@ -81,9 +82,10 @@ def _stderr_muted():
         os.close(null)
 
 
-def _build(name: str, xb: np.ndarray, order: np.ndarray, threads: int):
-    """One index on ``xb``: IVF trained on the rows in ``order`` (k-means starts from them), HNSW inserted in it."""
-    build = {"nlist": nlist_for(len(xb))} if name == "ivf_flat" else HNSW_BUILD
+def _build(name: str, xb: np.ndarray, order: np.ndarray, threads: int, nlist: int | None = None):
+    """One index on ``xb``: IVF trained on the rows in ``order`` (k-means starts from them; ``nlist`` cells,
+    by default sqrt(n) rounded to a power of two), HNSW inserted in it."""
+    build = {"nlist": nlist or nlist_for(len(xb))} if name == "ivf_flat" else HNSW_BUILD
     index = registry.get(name)(xb.shape[1], "angular", "cpu", threads, **build)
     with _stderr_muted():
         index.train(xb[order])
@@ -163,17 +165,17 @@ def synthetic_curves(s: Split, seed: int, workdir: Path, threads: int = 1) -> tu
     return file_curves(out_path, threads), out_path
 
 
-def text_side(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """A dataset file's base and its text queries."""
+def file_side(path: Path) -> tuple[np.ndarray, dict]:
+    """A dataset file's base and its query sets ({name: queries})."""
     ds = read_dataset(path)
-    return np.asarray(ds.xb), ds.query_sets["text"].queries
+    return np.asarray(ds.xb), {name: qs.queries for name, qs in ds.query_sets.items()}
 
 
-def cross_table(s: Split, synth_side: tuple[np.ndarray, np.ndarray], real: dict, synth: dict,
+def cross_table(s: Split, synth_side: tuple[np.ndarray, dict], real: dict, synth: dict,
                 threads: int = 1) -> list[str]:
     """Split 0's text->image points with bases and queries crossed (``synth_side``: the synthetic set's
-    base and text queries): which side of the synthetic set a difference comes from."""
-    xb, xq = synth_side
+    base and query sets): which side of the synthetic set a difference comes from."""
+    xb, xq = synth_side[0], synth_side[1]["text"]
     rows = {"real base, real texts": real["text"],
             "real base, synthetic texts": exact_curve(s.base, xq, threads),
             "synthetic base, real texts": exact_curve(xb, s.queries["text"], threads),
@@ -216,7 +218,9 @@ def text_mechanics(xb: np.ndarray, xq: np.ndarray, nprobe: int = 4, top: int = 1
     the best match less that of the ``top``-th; the cells' shared pull (the spread over cells of the
     mean query's score, over the spread of each query's own part: above 1, a few cells draw every
     query); the spread of the base rows' cosine to their own mean; and the share of all exact top
-    ``top`` held by the tenth of the base farthest from its mean (0.1 if they hold their share)."""
+    ``top`` held by the tenth of the base farthest from its mean (0.1 if they hold their share); and how
+    far each query's best score stands out from its scores over the base (its z-score: a heavy top tail
+    is large)."""
     mean = xb.mean(axis=0)
     leading = np.linalg.svd(xb - mean, full_matrices=False)[2][:top]
     t = xq - xq.mean(axis=0)
@@ -242,9 +246,30 @@ def text_mechanics(xb: np.ndarray, xq: np.ndarray, nprobe: int = 4, top: int = 1
     pull = float(shared.std() / np.sqrt(np.mean((scores - shared).var(axis=1))))
     lean = xb @ (mean / np.linalg.norm(mean))
     far = np.flatnonzero(lean <= np.quantile(lean, 0.1))
+    all_scores = xq @ xb.T
+    z_best = (all_scores.max(axis=1) - all_scores.mean(axis=1)) / all_scores.std(axis=1)
     return np.array([share, float(np.sort(visits)[-2:].sum() / visits.sum()), found(by_centroid),
                      found(probed(xq @ means.T)), float(np.mean(D[:, -1] - D[:, 0])), pull, float(lean.std()),
-                     float(np.isin(best, far).mean())])
+                     float(np.isin(best, far).mean()), float(z_best.mean())])
+
+
+def cell_growth(xb: np.ndarray, xq: np.ndarray, small: int = 300, nlist: int = 16, reps: int = 3) -> float:
+    """IVF nprobe 1 recall@10 at a fixed ``nlist``, on the whole base less on random subsets of ``small``
+    of its rows (each the mean over ``reps`` builds or subsets): how much more of a query's neighbours
+    its cell holds as the base grows. A base whose neighbours at larger n are ever more often in the
+    same cell (clusters within clusters, all the way down) gains more than one whose are not."""
+    def recall(x: np.ndarray, build: int) -> float:
+        D, I = exact_knn(x, xq, min(TRUTH, len(x)))
+        index, ids = _build("ivf_flat", x, np.random.default_rng([build, 97]).permutation(len(x)), 1, nlist=nlist)
+        index.set_search_params(nprobe=1)
+        got = index.search(xq, K)[1]
+        return float(recall_ties(np.where(got >= 0, ids[np.maximum(got, 0)], -1), I, D, K).mean())
+
+    rng = np.random.default_rng([0, 89])
+    with _stderr_muted():
+        whole = np.mean([recall(xb, b) for b in range(reps)])
+        part = np.mean([recall(xb[np.sort(rng.choice(len(xb), small, replace=False))], b) for b in range(reps)])
+    return float(whole - part)
 
 
 MECHANICS = ("texts' variance in the images' 10 leading directions (random: 10/d)",
@@ -255,20 +280,24 @@ MECHANICS = ("texts' variance in the images' 10 leading directions (random: 10/d
              "cells' shared pull: sd over cells of the mean text's score / of a text's own",
              "images' cosine to their own mean: sd",
              "exact top 10 in the tenth of images farthest from their mean (even: 0.1)",
-             "IVF nprobe 4 recall less HNSW ef 10 recall")
+             "texts' best match: its z-score among the text's scores over the images",
+             "IVF nprobe 4 recall less HNSW ef 10 recall",
+             "image->image IVF nprobe 1 at nlist 16: recall on 900 images less on 300")
 
 
-def split_mechanics(xb: np.ndarray, xq: np.ndarray, curves: dict) -> np.ndarray:
-    """``text_mechanics`` of one side of a split, with its IVF nprobe 4 less HNSW ef 10 text->image recall."""
+def split_mechanics(xb: np.ndarray, queries: dict, curves: dict) -> np.ndarray:
+    """``text_mechanics`` of one side of a split (``queries``: its text and image queries), with its IVF
+    nprobe 4 less HNSW ef 10 text->image recall and its image->image ``cell_growth``."""
     ivf, hnsw = POINTS.index(("ivf_flat", "nprobe", 4)), POINTS.index(("hnswlib", "ef", 10))
-    return np.append(text_mechanics(xb, xq), curves["text"][ivf] - curves["text"][hnsw])
+    return np.append(text_mechanics(xb, queries["text"]),
+                     [curves["text"][ivf] - curves["text"][hnsw], cell_growth(xb, queries["image"])])
 
 
 def mechanics_table(rows: list[tuple[np.ndarray, np.ndarray]]) -> list[str]:
-    """Real and synthetic text->image mechanics (``text_mechanics`` and the IVF - HNSW recall gap), mean +- sd
-    over the splits."""
+    """Real and synthetic mechanics (``split_mechanics``), mean +- sd over the splits."""
     real, synth = (np.array([r[k] for r in rows]) for k in range(2))
-    lines = [f"text->image over {len(rows)} splits, real and synthetic side by side: mean +- sd",
+    lines = [f"text->image (the last row image->image) over {len(rows)} splits, real and synthetic side by side: "
+             "mean +- sd",
              f"  {'':76} {'real':>14} {'synthetic':>14}"]
     for j, title in enumerate(MECHANICS):
         lines.append(f"  {title:76} {real[:, j].mean():7.3f}+-{real[:, j].std():.3f} "
@@ -336,8 +365,8 @@ def main(argv: list[str] | None = None) -> int:
             real = real_curves(s, args.threads)
             synth, path = synthetic_curves(s, i, Path(tmp), args.threads)
             rows.append((real, synth))
-            synth_side = text_side(path)
-            mechanics.append((split_mechanics(s.base, s.queries["text"], real), split_mechanics(*synth_side, synth)))
+            synth_side = file_side(path)
+            mechanics.append((split_mechanics(s.base, s.queries, real), split_mechanics(*synth_side, synth)))
             if i == 0:
                 print(f"split 0: fitted on {len(s.fit_images)} images + {len(s.fit_texts)} texts, {len(s.base)} "
                       f"generated; real: {len(s.base)} images, {len(s.queries['text'])} text and "
