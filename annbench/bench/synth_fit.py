@@ -104,10 +104,15 @@ def curve(xb: np.ndarray, xq: np.ndarray, gt_I: np.ndarray, gt_D: np.ndarray, th
             if name not in built:
                 built[name] = _build(name, xb, order, threads)
             index, ids = built[name]
-            index.set_search_params(**{param: value})
-            I = index.search(xq, K)[1]
-            out[j] += recall_ties(np.where(I >= 0, ids[np.maximum(I, 0)], -1), gt_I, gt_D, K).mean() / builds
+            out[j] += _recall(index, ids, {param: value}, xq, gt_I, gt_D) / builds
     return out
+
+
+def _recall(index, ids: np.ndarray, search: dict, xq: np.ndarray, gt_I: np.ndarray, gt_D: np.ndarray) -> float:
+    """Mean recall@K of a built index (``ids``: the base row of each stored id) at the ``search`` setting."""
+    index.set_search_params(**search)
+    I = index.search(xq, K)[1]
+    return float(recall_ties(np.where(I >= 0, ids[np.maximum(I, 0)], -1), gt_I, gt_D, K).mean())
 
 
 def load_shared(root: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -258,17 +263,17 @@ def cell_growth(xb: np.ndarray, xq: np.ndarray, small: int = 300, nlist: int = 1
     of its rows (each the mean over ``reps`` builds or subsets): how much more of a query's neighbours
     its cell holds as the base grows. A base whose neighbours at larger n are ever more often in the
     same cell (clusters within clusters, all the way down) gains more than one whose are not."""
-    def recall(x: np.ndarray, build: int) -> float:
+    def recall(x: np.ndarray, builds: range) -> float:
+        """Mean over ``builds`` (the k-means starts) of the nprobe 1 recall on ``x``, its exact truth found once."""
         D, I = exact_knn(x, xq, min(TRUTH, len(x)))
-        index, ids = _build("ivf_flat", x, np.random.default_rng([build, 97]).permutation(len(x)), 1, nlist=nlist)
-        index.set_search_params(nprobe=1)
-        got = index.search(xq, K)[1]
-        return float(recall_ties(np.where(got >= 0, ids[np.maximum(got, 0)], -1), I, D, K).mean())
+        return float(np.mean([_recall(*_build("ivf_flat", x, np.random.default_rng([b, 97]).permutation(len(x)), 1,
+                                              nlist=nlist), {"nprobe": 1}, xq, I, D) for b in builds]))
 
     rng = np.random.default_rng([0, 89])
     with _stderr_muted():
-        whole = np.mean([recall(xb, b) for b in range(reps)])
-        part = np.mean([recall(xb[np.sort(rng.choice(len(xb), small, replace=False))], b) for b in range(reps)])
+        whole = recall(xb, range(reps))
+        part = np.mean([recall(xb[np.sort(rng.choice(len(xb), small, replace=False))], range(b, b + 1))
+                        for b in range(reps)])
     return float(whole - part)
 
 
