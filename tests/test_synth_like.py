@@ -226,8 +226,7 @@ def curves_at_split0(clip_arrays, tmp_path_factory):
 
 
 # Where the goal is not met at split 0 (make bench-synth-fit prints every point, and the spread over splits).
-MISSES = {("text", 1): "synthetic text->image IVF nprobe=4 is easier: 0.505 against the real 0.430 (+0.074)",
-          ("image", 0): "synthetic image->image IVF nprobe=1 is easier: 0.593 against the real 0.518 (+0.075)"}
+MISSES = {("text", 3): "synthetic text->image HNSW ef=10 is easier: 0.685 against the real 0.626 (+0.060)"}
 
 
 def _goal_cases():

@@ -48,6 +48,7 @@ from annbench.bench.import_rate import child_peak
 from annbench.data.hdf5io import read_dataset, write_dataset
 from annbench.data.importer import QuerySpec
 from annbench.data.synth_fitted import read_fitted
+from annbench.data.synth_moments import pairing_stats
 from annbench.groundtruth import exact_knn
 from annbench.groundtruth.build_imported import build_dataset
 from annbench.groundtruth.build_synth import make_clip_synth_like, write_clip_synth_like
@@ -251,11 +252,9 @@ def text_mechanics(xb: np.ndarray, xq: np.ndarray, nprobe: int = 4, top: int = 1
     pull = float(shared.std() / np.sqrt(np.mean((scores - shared).var(axis=1))))
     lean = xb @ (mean / np.linalg.norm(mean))
     far = np.flatnonzero(lean <= np.quantile(lean, 0.1))
-    all_scores = xq @ xb.T
-    z_best = (all_scores.max(axis=1) - all_scores.mean(axis=1)) / all_scores.std(axis=1)
     return np.array([share, float(np.sort(visits)[-2:].sum() / visits.sum()), found(by_centroid),
                      found(probed(xq @ means.T)), float(np.mean(D[:, -1] - D[:, 0])), pull, float(lean.std()),
-                     float(np.isin(best, far).mean()), float(z_best.mean())])
+                     float(np.isin(best, far).mean()), float(pairing_stats(xb, xq)[2])])
 
 
 def cell_growth(xb: np.ndarray, xq: np.ndarray, small: int = 300, nlist: int = 16, reps: int = 3) -> float:

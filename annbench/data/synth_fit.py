@@ -20,8 +20,18 @@ modality (text queries of an image base), that one too:
   concepts: without it, the fit could match the sample's neighbours only with
   concepts an inverted file separates too well (image-to-image IVF recall at
   nprobe 1 +0.13 on average over the benchmark's splits, with it +0.05);
-- ``coupling`` (the text-image pairing): matched to the sample's cross-modal
-  best and 5th-best cosine, over a grid.
+- ``radial`` and ``tilt`` (the base only): calibrated with ``scale`` and ``hub``
+  to the sample's spread of the rows' cosine to their mean and the slope of
+  their cosine to the other mean's orthogonal part on it;
+- ``attr``: the base's share is fixed, ATTR_FIT while its tree is fitted and
+  ATTR after (then its spectrum is fitted again): a sample of 90 images cannot
+  tell it (in the fit from the start at 0.25, image->image IVF nprobe 1 +0.071
+  over 10 splits: the tree tightens to make up the neighbours' closeness; added
+  after the fit only, the images' 90th-percentile nearest-neighbour cosine at
+  the sample's size falls 0.05 short); the other modality's share is fitted with
+  ``coupling`` (the text-image pairing) to the sample's cross-modal best and
+  5th-best cosine, the best match's z-score among a text's scores and their
+  kurtosis, over a grid, its likelihood-weighted mean kept.
 
 Tried and dropped: text rows drawn around a virtual image of the image tree
 (pairing aimed at concepts; text-to-image IVF then too easy by 0.05 to 0.13),
@@ -99,6 +109,18 @@ nprobe 4 +0.003 (-0.000), HNSW ef 10 -0.086 (-0.120). What these runs share: the
 a fixed nlist gains twice the real one as the base grows from 300 to 900 rows, which a 90-row
 sample does not show (bench/synth_fit.py's ``cell_growth``).
 
+Kept after all this: the base's residual length per top subtree with its tilt (``radial``, ``tilt``)
+and shared attributes keyed by a deep node (``attr``), which brought every point's mean over 10
+splits within 0.03 (bench/synth_fit.py). Tried on the way (10 splits unless said): the residual's
+length per row (2 splits): a dense core of rows from every concept, one cell of 89 rows, text->image
+IVF nprobe 4 +0.19; the length per subtree without the tilt: +0.21; its log drawn with a per-row
+exponential part matched to the skew of the cosine to the mean (real -1.06; 2 splits): text->image
+IVF nprobe 4 +0.14; with the length alone (no attributes) image->image IVF nprobe 1 +0.020 but
+text->image IVF nprobe 4 +0.073 +- 0.089 and HNSW ef 10 -0.064; attributes picked per row at random
+rather than by a deep node: the images' 90th-percentile nearest-neighbour cosine 0.03 to 0.06 short
+at the sample's size; 256 or 32 attributes instead of 64 (4 splits): text->image HNSW ef 10 -0.15 and
++0.05; the texts' share at the grid's best point rather than its weighted mean: a wider spread.
+
 Nothing else is stored from the sample: no vector, no principal direction.
 """
 
@@ -111,7 +133,7 @@ import numpy as np
 
 from annbench.data.synth_fitted import FittedModality, FittedModel
 from annbench.data.synth_geometry import MIN_D, OTHER, power_spectrum
-from annbench.data.synth_moments import cross_stats, fit_spectrum, structure_stats
+from annbench.data.synth_moments import fit_spectrum, pairing_stats, structure_stats
 from annbench.data.synth_tree import TreeGenerator
 from annbench.data.validate import normalize_rows
 from annbench.errors import UserError
@@ -125,6 +147,10 @@ ALPHAS = np.round(np.arange(0.0, 0.161, 0.02), 3)   # the grid of the structure 
 SIGMAS = np.round(np.arange(0.0, 0.901, 0.15), 3)
 TAUS = np.round(np.arange(0.0, 2.51, 0.5), 3)
 COUPLINGS = np.round(np.arange(0.0, 0.91, 0.05), 2)
+ATTR_SHARES = np.round(np.arange(0.0, 0.61, 0.05), 2)  # the grid of the other modality's attribute share
+ATTR_FIT = 0.15  # the base's attribute share while its tree is fitted ...
+ATTR = 0.25      # ... and after (the sample cannot tell it: fixed, see the tried list)
+RADIAL_START = 0.2
 KNOWN = ("image", "text")  # the modalities a model has (a base of unknown modality is fitted as images)
 
 
@@ -175,6 +201,12 @@ def _start(x: np.ndarray, small: np.ndarray, seed: int) -> FittedModality:
                           hub=1.0, alpha=0.08, sigma=0.2, sample=len(x))
 
 
+def _slope(x: np.ndarray, own: np.ndarray, away: np.ndarray) -> float:
+    """How the rows' cosine to ``away`` moves with their cosine to their own mean ``own``."""
+    a = x @ own
+    return float(np.mean((a - a.mean()) * (x @ away)) / max(float(a.var()), 1e-12))
+
+
 def _gaussian_draws(n: int, d: int, seed: int, reps: int = 2):
     """Gaussian rows with a power-law spectrum: a first spectrum fit, before the model's own rows can be drawn."""
     noise = [np.random.default_rng([seed, 13, r]).standard_normal((n, d)) for r in range(reps)]
@@ -203,17 +235,33 @@ def _odds(m: float) -> float:
 
 
 def calibrate(gen: TreeGenerator, name: str, x: np.ndarray, rounds: int = 3) -> None:
-    """Set ``scale`` and ``hub`` so drawn rows have the sample's |mean| and spread along the other mean."""
+    """Set ``scale`` and ``hub`` so drawn rows have the sample's |mean| and spread along the other mean;
+    for the base, also ``radial`` and ``tilt``: the spread of the rows' cosine to their own mean, and
+    the slope of their cosine to the other mean's orthogonal part on it."""
     other = gen.model.other_than(name)
     u = gen.model.modalities[other].mean if other else None
+    own = gen.model.modalities[name].mean
     target_norm = _target_norm(x)
     target_sd = float(np.std(x @ u)) if other else 0.0
+    radial = name == gen.model.base
+    if radial:
+        rounds = max(rounds, 8)
+        if not gen.model.modalities[name].radial:
+            gen.update(name, radial=RADIAL_START)
+        target_radial = float(np.std(x @ own))
+        away = gen.away(name) if other else None
+        target_slope = _slope(x, own, away) if other else 0.0
     for _ in range(rounds):
         m = gen.model.modalities[name]
         g = gen.rows(name, CAL_ROWS, np.random.default_rng([gen.seed, 21]))
         scale = m.scale * _odds(target_norm) / _odds(float(np.linalg.norm(g.mean(axis=0, dtype=np.float64))))
         hub = float(np.clip(m.hub * target_sd / max(float(np.std(g @ u)), 1e-9), 0.05, 20.0)) if other else m.hub
-        gen.update(name, scale=float(scale), hub=hub)
+        more = {}
+        if radial:
+            more["radial"] = float(np.clip(m.radial * target_radial / max(float(np.std(g @ own)), 1e-9), 0.01, 2.0))
+            if other:
+                more["tilt"] = float(np.clip(m.tilt + 0.5 * (_slope(g, own, away) - target_slope), -2.0, 2.0))
+        gen.update(name, scale=float(scale), hub=hub, **more)
 
 
 def _misfit(sims: dict, real: np.ndarray) -> np.ndarray:
@@ -245,25 +293,34 @@ def fit_modality(gen: TreeGenerator, name: str, x: np.ndarray, small: np.ndarray
     """One modality's own parameters, from its sample ``x`` and the subsample ``small`` the simulations use."""
     calibrate(gen, name, x)
     fit_structure(gen, name, small[_some(len(small), STRUCTURE_ROWS, np.random.default_rng([gen.seed, 19]))])
-    m = gen.model.modalities[name]
-    knee, decay, cutoff = fit_spectrum(small, _model_draws(gen, name, len(small)), start=(m.knee, m.decay, m.cutoff))
-    gen.update(name, knee=knee, decay=decay, cutoff=cutoff)
+    _refit_spectrum(gen, name, small)
     calibrate(gen, name, x)
 
 
+def _refit_spectrum(gen: TreeGenerator, name: str, small: np.ndarray) -> None:
+    """The spectrum again, from the current one, as the model's own rows show it."""
+    m = gen.model.modalities[name]
+    knee, decay, cutoff = fit_spectrum(small, _model_draws(gen, name, len(small)), start=(m.knee, m.decay, m.cutoff))
+    gen.update(name, knee=knee, decay=decay, cutoff=cutoff)
+
+
 def fit_coupling(gen: TreeGenerator, base_rows: np.ndarray, other_rows: np.ndarray, reps: int = 4) -> None:
-    """The other modality's ``coupling``: how close its best matches in the base are, as in the sample."""
+    """The other modality's ``coupling`` and ``attr``: how close its best matches in the base are and how
+    far its best match stands out among its scores, as in the sample (the grid's likelihood-weighted mean)."""
     base, other = gen.model.base, gen.model.other
-    real = cross_stats(base_rows, other_rows)
+    real = pairing_stats(base_rows, other_rows)
     xb = [gen.rows(base, len(base_rows), np.random.default_rng([gen.seed, 41, r])) for r in range(reps)]
 
-    def sims(c: float) -> np.ndarray:
-        gen.update(other, coupling=float(c))
-        return np.array([cross_stats(b, gen.rows(other, len(other_rows), np.random.default_rng([gen.seed, 43, r])))
+    def sims(c: float, a: float) -> np.ndarray:
+        gen.update(other, coupling=float(c), attr=float(a))
+        return np.array([pairing_stats(b, gen.rows(other, len(other_rows), np.random.default_rng([gen.seed, 43, r])))
                          for r, b in enumerate(xb)])
 
-    got = {c: sims(c) for c in COUPLINGS}
-    gen.update(other, coupling=float(list(got)[int(np.argmin(_misfit(got, real)))]))
+    got = {(float(c), float(a)): sims(c, a) for c in COUPLINGS for a in ATTR_SHARES}
+    chi = _misfit(got, real)
+    w = np.exp(-0.5 * (chi - chi.min()))
+    coupling, attr = (w[:, None] * np.array(list(got))).sum(axis=0) / w.sum()
+    gen.update(other, coupling=float(coupling), attr=float(attr))
 
 
 def fit_model(samples: dict[str, np.ndarray], seed: int = 0, source: dict | None = None) -> FittedModel:
@@ -281,8 +338,12 @@ def fit_model(samples: dict[str, np.ndarray], seed: int = 0, source: dict | None
     model = FittedModel(d, names[0], {name: _start(samples[name], small[name], seed) for name in names},
                         dict(source or {}))
     gen = TreeGenerator(model, seed)
+    gen.update(names[0], attr=ATTR_FIT)
     for name in names:
         fit_modality(gen, name, samples[name], small[name])
+    gen.update(names[0], attr=ATTR)
+    _refit_spectrum(gen, names[0], small[names[0]])
+    calibrate(gen, names[0], samples[names[0]])
     if len(names) == 2:
         fit_coupling(gen, small[names[0]], small[names[1]])
         calibrate(gen, names[1], samples[names[1]])

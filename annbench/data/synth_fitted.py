@@ -19,7 +19,7 @@ from annbench.errors import UserError
 
 ATTR = "synth_fit"
 MEAN_ATTR = "synth_fit_mean_"
-FORMAT = 1  # bump when the meaning of a stored parameter changes
+FORMAT = 2  # bump when the meaning of a stored parameter changes
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,9 @@ class FittedModality:
     sigma: float      # spread of tight and loose concepts (log-scale sd over the jitter levels)
     tau: float = 0.0  # anisotropy of subtrees (log-scale sd per latent coordinate over the jitter levels)
     coupling: float = 0.0  # share of an other-modality-like deviation (cross-modal pairing)
+    radial: float = 0.0  # log-scale sd of the residual's length over the top subtrees (near the mean: dense)
+    tilt: float = 0.0    # a shortened residual leans away from the other modality's mean by this much
+    attr: float = 0.0    # share of the residual given to shared attribute directions
     sample: int = 0   # rows of the sample this modality was fitted on
 
     def scalars(self) -> dict:
@@ -85,7 +88,8 @@ class FittedModel:
         lines = [f"fitted to {src.get('name', '?')} ({src.get('fingerprint', '?')}), seed {src.get('seed', '?')}"]
         for name, m in self.modalities.items():
             lines.append(f"  {name}: sample {m.sample}, alpha {m.alpha:.3f}, sigma {m.sigma:.2f}, tau {m.tau:.2f}, "
-                         f"hub {m.hub:.2f}, coupling {m.coupling:.2f}, spectrum knee {m.knee:.2f} "
+                         f"hub {m.hub:.2f}, coupling {m.coupling:.2f}, radial {m.radial:.2f}, tilt {m.tilt:.2f}, "
+                         f"attributes {m.attr:.2f}, spectrum knee {m.knee:.2f} "
                          f"decay {m.decay:.2f} cutoff {m.cutoff:.0f}")
         return "\n".join(lines)
 

@@ -4,7 +4,8 @@ on synthetic samples of the same size (a fit by simulated moments, so a small sa
 - spectrum: the cumulative share of variance of the sample's principal directions;
 - structure: the 10th, 50th and 90th percentile of each row's nearest-neighbour
   cosine (how close neighbours are, and how unevenly: tight and loose concepts);
-- pairing: the mean cosine of each other-modality row's best and 5th-best match.
+- pairing: the mean cosine of each other-modality row's best and 5th-best match, how far its best
+  match stands out among its scores (z-score) and their tails' weight (kurtosis).
 
 Tried and dropped: the share of each row's 5 nearest neighbours in its own cell of
 a 4-cell k-means (the coarse cluster structure an inverted file sees). On 90 real
@@ -37,6 +38,14 @@ def cross_stats(xb: np.ndarray, xq: np.ndarray) -> np.ndarray:
     """Mean cosine of each query's best and 5th-best match in ``xb``."""
     top = -np.sort(-(xq @ xb.T), axis=1)[:, :NEIGHBOURS]
     return np.array([top[:, 0].mean(), top[:, -1].mean()])
+
+
+def pairing_stats(xb: np.ndarray, xq: np.ndarray) -> np.ndarray:
+    """:func:`cross_stats`, then how far each query's best score stands out among its scores over
+    ``xb`` (z-score) and how heavy their tails are (excess kurtosis), each averaged over the queries."""
+    s = xq @ xb.T
+    z = (s - s.mean(axis=1, keepdims=True)) / np.maximum(s.std(axis=1, keepdims=True), 1e-12)
+    return np.concatenate([cross_stats(xb, xq), [z.max(axis=1).mean(), ((z ** 4).mean(axis=1) - 3).mean()]])
 
 
 def eigenvalues(x: np.ndarray) -> np.ndarray:
