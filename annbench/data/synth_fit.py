@@ -249,8 +249,6 @@ def calibrate(gen: TreeGenerator, name: str, x: np.ndarray, rounds: int = 3) -> 
     radial = name == gen.model.base
     if radial:
         rounds = max(rounds, 8)
-        if not gen.model.modalities[name].radial:
-            gen.update(name, radial=RADIAL_START)
         target_radial = float(np.std(x @ own))
         away = gen.away(name) if other else None
         target_slope = _slope(x, own, away) if other else 0.0
@@ -341,7 +339,7 @@ def fit_model(samples: dict[str, np.ndarray], seed: int = 0, source: dict | None
     model = FittedModel(d, names[0], {name: _start(samples[name], small[name], seed) for name in names},
                         dict(source or {}))
     gen = TreeGenerator(model, seed)
-    gen.update(names[0], attr=ATTR_FIT)
+    gen.update(names[0], attr=ATTR_FIT, radial=RADIAL_START)  # calibrate scales radial: it starts above 0
     for name in names:
         fit_modality(gen, name, samples[name], small[name])
     gen.update(names[0], attr=ATTR)

@@ -36,7 +36,12 @@ def structure_stats(x: np.ndarray) -> np.ndarray:
 
 def cross_stats(xb: np.ndarray, xq: np.ndarray) -> np.ndarray:
     """Mean cosine of each query's best and 5th-best match in ``xb``."""
-    top = -np.sort(-(xq @ xb.T), axis=1)[:, :NEIGHBOURS]
+    return _best(xq @ xb.T)
+
+
+def _best(scores: np.ndarray) -> np.ndarray:
+    """Mean of each row's best and NEIGHBOURS-th best score."""
+    top = -np.sort(-scores, axis=1)[:, :NEIGHBOURS]
     return np.array([top[:, 0].mean(), top[:, -1].mean()])
 
 
@@ -45,7 +50,7 @@ def pairing_stats(xb: np.ndarray, xq: np.ndarray) -> np.ndarray:
     ``xb`` (z-score) and how heavy their tails are (excess kurtosis), each averaged over the queries."""
     s = xq @ xb.T
     z = (s - s.mean(axis=1, keepdims=True)) / np.maximum(s.std(axis=1, keepdims=True), 1e-12)
-    return np.concatenate([cross_stats(xb, xq), [z.max(axis=1).mean(), ((z ** 4).mean(axis=1) - 3).mean()]])
+    return np.concatenate([_best(s), [z.max(axis=1).mean(), ((z ** 4).mean(axis=1) - 3).mean()]])
 
 
 def eigenvalues(x: np.ndarray) -> np.ndarray:

@@ -54,8 +54,9 @@ sets (bench/synth_fit.py's last table):
 Memory is fixed whatever n: per modality a d x d mixer, an offset per node for
 the top EXACT levels (centred, so the rows' mean is the fitted mean) and
 HASHED shared rows for deeper levels (a node there sums two of them, picked by
-a hash of its path), and the ATTRS attribute directions. Everything is drawn from the seed; blocks of rows are
-keyed as in synth_geometry, so the same rows come out however they are chunked.
+a hash of its path), and the ATTRS attribute directions. Everything is drawn
+from the seed; blocks of rows are keyed as in synth_geometry, so the same rows
+come out however they are chunked.
 """
 
 from __future__ import annotations
@@ -81,6 +82,14 @@ def level_variances(alpha: float) -> tuple[np.ndarray, float]:
     """Share of the residual variance at each level, and the share left to each row's own noise."""
     r = 2.0 ** (-alpha)
     return (1.0 - r) * r ** np.arange(DEPTH), float(r ** DEPTH)
+
+
+def path(bits: np.ndarray, levels: int):
+    """``(level, node)`` down each row's path (``bits``: one 0/1 per level) for the top ``levels`` levels."""
+    node = np.zeros(len(bits), dtype=np.int64)
+    for level in range(levels):
+        node = node * 2 + bits[:, level]
+        yield level, node
 
 
 def _mix64(x: np.ndarray) -> np.ndarray:
@@ -134,17 +143,14 @@ class Tables:
 
     def log_length(self, bits: np.ndarray) -> np.ndarray:
         """Each row's residual log-length, the mean of its top RADIAL nodes' draws (unit variance)."""
-        node, total = np.zeros(len(bits), dtype=np.int64), np.zeros(len(bits), dtype=np.float32)
-        for level in range(RADIAL):
-            node = node * 2 + bits[:, level]
+        total = np.zeros(len(bits), dtype=np.float32)
+        for level, node in path(bits, RADIAL):
             total += self.radial[(2 << level) - 2 + node]
         return total / np.float32(np.sqrt(RADIAL))
 
     def attributes(self, bits: np.ndarray, k: int) -> np.ndarray:
         """``k`` attribute ids per row, picked by a hash of its node at ATTR_LEVEL."""
-        node = np.zeros(len(bits), dtype=np.int64)
-        for level in range(ATTR_LEVEL):
-            node = node * 2 + bits[:, level]
+        *_, (_, node) = path(bits, ATTR_LEVEL)
         h = self._hash(100 + ATTR_LEVEL, node)
         return np.stack([(h >> np.uint64(16 * j)) % np.uint64(ATTRS) for j in range(k)], axis=1).astype(np.int64)
 
@@ -162,11 +168,9 @@ def latent(tables: Tables, m: FittedModality, bits: np.ndarray, rng: np.random.G
     sig = np.float32(m.sigma / np.sqrt(len(JITTER)))
     tau = np.float32(m.tau / np.sqrt(len(JITTER)))
     z = np.zeros((n, d), dtype=np.float32)
-    node = np.zeros(n, dtype=np.int64)
     scale = np.ones(n, dtype=np.float32)
     warp = None  # per-coordinate scales of the row's subtree (None: all 1)
-    for level in range(DEPTH):
-        node = node * 2 + bits[:, level]
+    for level, node in path(bits, DEPTH):
         offset = tables.offsets(level, node)
         z += (np.float32(np.sqrt(v[level])) * scale)[:, None] * (offset if warp is None else warp * offset)
         if level in JITTER and sig:
