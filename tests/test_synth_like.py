@@ -323,3 +323,42 @@ def test_cell_growth_compares_the_whole_base_with_its_subsets(curves_at_split0):
     got = bench.cell_growth(xb, xq, small=300, nlist=16, reps=2)
     assert got == bench.cell_growth(xb, xq, small=300, nlist=16, reps=2)  # seeded: the same subsets and builds
     assert -0.5 < got < 0.5
+
+
+def test_the_noise_floor_halves_the_real_base_and_generates_the_synthetic_set_at_that_size(curves_at_split0, tmp_path):
+    from annbench.bench import synth_fit as bench
+
+    real, synth, s, path = curves_at_split0
+    a, b, y = bench.half_curves(s, path, 0, tmp_path)
+    h = len(s.base) // 2
+    assert set(a) == set(b) == set(y) == set(bench.SETS)
+    # the half-size set is the first half of the split's own synthetic set (blocks are keyed by index), the queries
+    # the same: searched with its own exact truth, the same curve
+    ds = read_dataset(path)
+    first = np.asarray(ds.xb[:h])
+    for name, qs in ds.query_sets.items():
+        np.testing.assert_allclose(y[name], bench.exact_curve(first, qs.queries), atol=2e-3)
+    np.testing.assert_allclose(a["text"], bench.exact_curve(s.base[:h], s.queries["text"]), atol=1e-12)
+    assert not np.allclose(a["text"], b["text"])  # two real halves: two sets, two curves
+    assert not list(tmp_path.glob("half-*.hdf5"))  # the set is removed once measured
+    # nlist 16 at 450 rows: nprobe 16 probes every cell on every side
+    j = bench.POINTS.index(("ivf_flat", "nprobe", 16))
+    assert a["text"][j] == b["text"][j] == y["text"][j] == 1.0
+
+    lines = bench.noise_table([(a, a, y), (a, a, a)], h)
+    assert lines[0].startswith(f"the goal's noise floor at n = {h}")
+    points = lines[2:2 + 2 * len(bench.POINTS)]
+    for line, name, k in zip(points, [n for n in bench.SETS for _ in bench.POINTS], list(range(len(bench.POINTS))) * 2):
+        real_sd, real_in, synth_sd, synth_in = line.split()[-4:]
+        assert (float(real_sd), real_in) == (0.0, "2/2")  # a half against itself
+        diff = y[name][k] - a[name][k]
+        assert float(synth_sd) == pytest.approx(abs(diff) / 2, abs=6e-4)
+        assert synth_in == f"{1 + int(abs(diff) <= bench.GOAL)}/2"
+    every = lines[2 + 2 * len(bench.POINTS)].split()
+    whole = all(np.all(np.abs(y[n] - a[n]) <= bench.GOAL) for n in bench.SETS)
+    assert every[-2:] == ["2/2", f"{1 + int(whole)}/2"]
+    assert "probes every cell" in lines[-1]
+
+    spread = bench.spread_table([(real, synth), (real, real)])
+    ok = all(np.all(np.abs(synth[n] - real[n]) <= bench.GOAL) for n in bench.SETS)
+    assert spread[-1] == f"splits with every point within {bench.GOAL}: {1 + int(ok)}/2"

@@ -24,7 +24,11 @@ queries is the queries'); then how far split 0's synthetic recall moves with
 the generator's own seed alone, the fit kept (``--seeds`` more sets): the noise
 floor of a single generated set at n = 900; then every point over ``--splits``
 splits (split i draws its rows and fits with seed i): at n = 900 recall is
-noisy, real recall included; then, over the same splits, real and synthetic side
+noisy, real recall included; then the goal's noise floor: each split's real
+base halved, one real half against the other (two real sets of one
+distribution at n = 450: how near a single set can be expected to come) beside
+the split's synthetic set generated at that size (its fit unchanged: a fifth of
+450) against the first half; then, over the same splits, real and synthetic side
 by side, what sets text->image IVF recall apart from HNSW's (``text_mechanics``),
 and how much an image query's cell gains at a fixed nlist as the base grows
 (``cell_growth``). Then the memory bound: the peak RSS of ``annbench datasets
@@ -195,17 +199,59 @@ def cross_table(s: Split, synth_side: tuple[np.ndarray, dict], real: dict, synth
     return lines
 
 
+def generated_curves(model, path: Path, n: int, nq: int, seed: int, threads: int = 1) -> dict[str, np.ndarray]:
+    """Recall at every point of a set of ``n`` rows generated from a fitted ``model`` (written to ``path``
+    through the command's own path, with its exact truth, measured, then removed)."""
+    path = write_clip_synth_like(path, model, n=n, nq=nq, seed=seed, k=TRUTH, force=True)
+    try:
+        return file_curves(path, threads)
+    finally:
+        path.unlink()
+
+
+def half_curves(s: Split, synth_path: Path, seed: int, workdir: Path, threads: int = 1) -> tuple[dict, dict, dict]:
+    """The goal's noise floor at half the split's size: recall on the two disjoint halves of the real base
+    (the same queries) and on the split's synthetic set generated at that size (its first half: blocks are
+    keyed by index)."""
+    h = len(s.base) // 2
+    halves = [{name: exact_curve(part, xq, threads) for name, xq in s.queries.items()}
+              for part in (s.base[:h], s.base[h:])]
+    synth = generated_curves(read_fitted(synth_path), workdir / f"half-{seed}.hdf5", h, len(s.queries["text"]),
+                             seed, threads)
+    return halves[0], halves[1], synth
+
+
+def noise_table(rows: list[tuple[dict, dict, dict]], n: int) -> list[str]:
+    """Per point over the splits: a real half less the other (two real sets of one distribution: what the goal
+    can ask of a set of ``n`` rows) beside the synthetic set less the first real half; sd and splits within
+    GOAL, and the splits with every point within GOAL."""
+    sides = {"real B - real A": [np.concatenate([b[name] - a[name] for name in SETS]) for a, b, _ in rows],
+             "synthetic - real A": [np.concatenate([y[name] - a[name] for name in SETS]) for a, _, y in rows]}
+    sides = {title: np.array(d) for title, d in sides.items()}
+    lines = [f"the goal's noise floor at n = {n} (each split's real base halved; the synthetic set generated at "
+             f"n = {n}): sd over {len(rows)} splits and splits within {GOAL}",
+             f"  {'queries':13} {'index':9} {'setting':10}" + "".join(f"{title:>26}" for title in sides)]
+    points = [(title, index, param, value) for title in SETS.values() for index, param, value in POINTS]
+    for j, (title, index, param, value) in enumerate(points):
+        lines.append(f"  {title:13} {index:9} {param + '=' + str(value):10}" + "".join(
+            f"{d[:, j].std():>18.3f} {int(np.sum(np.abs(d[:, j]) <= GOAL)):>3}/{len(d)}" for d in sides.values()))
+    lines.append(f"  {'every point within ' + str(GOAL):34}" + "".join(
+        f"{int(np.sum(np.abs(d).max(axis=1) <= GOAL)):>22}/{len(d)}" for d in sides.values()))
+    nlist = nlist_for(n)
+    if any(index == "ivf_flat" and value >= nlist for index, _, value in POINTS):
+        lines.append(f"  (nlist {nlist} at n = {n}: an nprobe of {nlist} or more probes every cell, recall 1)")
+    return lines
+
+
 def seed_table(s: Split, synth_path: Path, real: dict, seeds: int, workdir: Path, threads: int = 1) -> list[str]:
     """Synthetic minus real at every point over ``seeds`` more sets generated from split 0's fitted
     model with other seeds: what one generated set's recall varies by, the fit kept."""
     model = read_fitted(synth_path)
     diffs = {name: [] for name in SETS}
     for seed in range(1, seeds + 1):
-        path = write_clip_synth_like(workdir / f"seed-{seed}.hdf5", model, n=len(s.base), nq=len(s.queries["text"]),
-                                     seed=1000 + seed, k=TRUTH, force=True)
-        for name, values in file_curves(path, threads).items():
+        for name, values in generated_curves(model, workdir / f"seed-{seed}.hdf5", len(s.base),
+                                             len(s.queries["text"]), 1000 + seed, threads).items():
             diffs[name].append(values - real[name])
-        path.unlink()
     d = {name: np.array(v) for name, v in diffs.items()}
     lines = [f"split 0's fit, {seeds} other generation seeds: synthetic - real, mean +- sd",
              f"  {'index':9} {'setting':10}" + "".join(f"{title:>16}" for title in SETS.values())]
@@ -336,6 +382,8 @@ def spread_table(rows: list[tuple[dict, dict]]) -> list[str]:
             lines.append(f"  {index:9} {param + '=' + str(value):10} {real[:, j].mean():6.3f}+-{real[:, j].std():.3f} "
                          f"{diff[:, j].mean():+7.3f}+-{diff[:, j].std():.3f} {np.abs(diff[:, j]).max():9.3f}  "
                          f"{within}/{len(rows)}")
+    every = sum(all(np.all(np.abs(y[name] - r[name]) <= GOAL) for name in SETS) for r, y in rows)
+    lines.append(f"splits with every point within {GOAL}: {every}/{len(rows)}")
     return lines
 
 
@@ -362,7 +410,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="sizes whose peak RSS is measured, comma-separated ('' for none)")
     args = ap.parse_args(argv)
     images, texts = load_shared(Path(args.shared))
-    rows, mechanics = [], []
+    rows, mechanics, halves = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(max(1, args.splits)):
             s = split(images, texts, i)
@@ -371,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((real, synth))
             synth_side = file_side(path)
             mechanics.append((split_mechanics(s.base, s.queries, real), split_mechanics(*synth_side, synth)))
+            halves.append(half_curves(s, path, i, Path(tmp), args.threads))
             if i == 0:
                 print(f"split 0: fitted on {len(s.fit_images)} images + {len(s.fit_texts)} texts, {len(s.base)} "
                       f"generated; real: {len(s.base)} images, {len(s.queries['text'])} text and "
@@ -382,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
                     print("\n".join(seed_table(s, path, real, args.seeds, Path(tmp), args.threads)), end="\n\n",
                           flush=True)
         print("\n".join(spread_table(rows)), end="\n\n", flush=True)
+        print("\n".join(noise_table(halves, len(s.base) // 2)), end="\n\n", flush=True)
         print("\n".join(mechanics_table(mechanics)), flush=True)
         ns = [int(v) for v in args.memory_n.split(",") if v.strip()]
         if ns:
