@@ -222,7 +222,7 @@ def curves_at_split0(clip_arrays, tmp_path_factory):
     images, texts = (x / np.linalg.norm(x, axis=1, keepdims=True) for x in (clip_arrays["images"], clip_arrays["texts"]))
     s = bench.split(images.astype(np.float32), texts.astype(np.float32), 0)
     synth, path = bench.synthetic_curves(s, 0, tmp_path_factory.mktemp("goal"))
-    return bench.real_curves(s), synth, s, path
+    return bench.real_curves(s.base, s.queries), synth, s, path
 
 
 # Where the goal is not met at split 0 (make bench-synth-fit prints every point, and the spread over splits).
