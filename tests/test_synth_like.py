@@ -277,6 +277,36 @@ def test_the_seed_table_measures_other_generated_sets_of_the_same_fit(curves_at_
     assert not list(tmp_path.glob("seed-*.hdf5"))  # each set is removed once measured
 
 
+def test_the_scale_table_measures_sets_of_the_fit_at_other_sizes(curves_at_split0, tmp_path):
+    from annbench.bench import synth_fit as bench
+    from annbench.data.synth import sample_like
+    from annbench.data.synth_fitted import read_fitted
+    from annbench.groundtruth import exact_knn
+
+    _, _, _, path = curves_at_split0
+    lines = bench.scale_table(path, [300, 600], 2, 60, tmp_path)
+    assert "n=300 (nlist 16)" in lines[1] and "n=600 (nlist 32)" in lines[1]
+    cells = {}
+    for title in bench.SETS.values():
+        at = lines.index(f"  {title}")
+        for line, (index, param, value) in zip(lines[at + 1:at + 1 + len(bench.POINTS)], bench.POINTS):
+            assert line.split()[:2] == [index, f"{param}={value}"]
+            cells[title, index, value] = [tuple(map(float, c.split("+-"))) for c in line.split()[2:]]
+    assert all(len(v) == 2 and all(0 <= m <= 1 and 0 <= sd <= 0.5 for m, sd in v) for v in cells.values())
+    assert any(sd > 0 for v in cells.values() for _, sd in v)  # two sets of the fit differ
+    assert not list(tmp_path.glob("scale-*.hdf5"))  # each set is removed once measured
+    # one cell by hand: the two sets at n = 300 (seeds 1001, 1002), text queries, one build each
+    got = []
+    for seed in (1001, 1002):
+        xb, queries = sample_like(read_fitted(path), 300, 60, seed)
+        D, I = exact_knn(xb, queries["text"], bench.TRUTH)
+        got.append(bench.curve(xb, queries["text"], I, D, builds=1))
+    got = np.array(got)
+    for j, (index, _, value) in enumerate(bench.POINTS):
+        mean, sd = cells["text->image", index, value][0]
+        assert mean == pytest.approx(got[:, j].mean(), abs=5e-4) and sd == pytest.approx(got[:, j].std(), abs=5e-4)
+
+
 def test_the_text_mechanics_agree_with_plain_numpy(curves_at_split0):
     from annbench.bench import synth_fit as bench
     from annbench.data.synth_moments import cumulative_spectrum

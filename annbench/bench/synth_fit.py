@@ -22,7 +22,9 @@ synthetic base with the real text queries (a miss that the synthetic base shows
 with real queries is the base's; one that the real base shows with synthetic
 queries is the queries'); then how far split 0's synthetic recall moves with
 the generator's own seed alone, the fit kept (``--seeds`` more sets): the noise
-floor of a single generated set at n = 900; then every point over ``--splits``
+floor of a single generated set at n = 900; then the recall of as many sets of
+that fit at each of ``--scale-n`` sizes (one build a set), whether that spread
+shrinks as n grows towards the sizes users generate; then every point over ``--splits``
 splits (split i draws its rows and fits with seed i): at n = 900 recall is
 noisy, real recall included; then the goal's noise floor: each split's real
 base halved, one real half against the other (two real sets of one
@@ -155,10 +157,11 @@ def real_curves(xb: np.ndarray, queries: dict[str, np.ndarray], threads: int = 1
     return {name: exact_curve(xb, xq, threads) for name, xq in queries.items()}
 
 
-def file_curves(path: Path, threads: int = 1) -> dict[str, np.ndarray]:
+def file_curves(path: Path, threads: int = 1, builds: int = BUILDS) -> dict[str, np.ndarray]:
     """Recall at every point of each query set of a dataset file, against the truth it stores."""
     ds = read_dataset(path)
-    return {name: curve(ds.xb, qs.queries, qs.neighbors, qs.distances, threads) for name, qs in ds.query_sets.items()}
+    return {name: curve(ds.xb, qs.queries, qs.neighbors, qs.distances, threads, builds)
+            for name, qs in ds.query_sets.items()}
 
 
 def write_like_source(images: np.ndarray, texts: np.ndarray, path: Path) -> Path:
@@ -200,12 +203,13 @@ def cross_table(s: Split, synth_side: tuple[np.ndarray, dict], real: dict, synth
     return lines
 
 
-def generated_curves(model, path: Path, n: int, nq: int, seed: int, threads: int = 1) -> dict[str, np.ndarray]:
+def generated_curves(model, path: Path, n: int, nq: int, seed: int, threads: int = 1,
+                     builds: int = BUILDS) -> dict[str, np.ndarray]:
     """Recall at every point of a set of ``n`` rows generated from a fitted ``model`` (written to ``path``
     through the command's own path, with its exact truth, measured, then removed)."""
     path = write_clip_synth_like(path, model, n=n, nq=nq, seed=seed, k=TRUTH, force=True)
     try:
-        return file_curves(path, threads)
+        return file_curves(path, threads, builds)
     finally:
         path.unlink()
 
@@ -257,6 +261,24 @@ def seed_table(s: Split, synth_path: Path, real: dict, seeds: int, workdir: Path
     for j, (index, param, value) in enumerate(POINTS):
         lines.append(f"  {index:9} {param + '=' + str(value):10}" +
                      "".join(f"{d[name][:, j].mean():+10.3f}+-{d[name][:, j].std():.3f}" for name in SETS))
+    return lines
+
+
+def scale_table(synth_path: Path, ns: list[int], seeds: int, nq: int, workdir: Path, threads: int = 1) -> list[str]:
+    """Recall at every point over ``seeds`` sets generated from split 0's fitted model at each n of ``ns``
+    (one build each, so a build's own spread is in the sd): whether one generated set's spread shrinks
+    as n grows, at the sizes users generate rather than the real set's."""
+    model = read_fitted(synth_path)
+    got = {n: [generated_curves(model, workdir / f"scale-{n}-{seed}.hdf5", n, nq, 1000 + seed, threads, builds=1)
+               for seed in range(1, seeds + 1)] for n in ns}
+    lines = [f"split 0's fit, {seeds} generation seeds at each n (one build a set): recall mean +- sd",
+             f"  {'':20}" + "".join(f"{f'n={n} (nlist {nlist_for(n)})':>22}" for n in ns)]
+    for name, title in SETS.items():
+        lines.append(f"  {title}")
+        for j, (index, param, value) in enumerate(POINTS):
+            cells = [np.array([c[name][j] for c in got[n]]) for n in ns]
+            lines.append(f"  {index:9} {param + '=' + str(value):10}" +
+                         "".join(f"{v.mean():>15.3f}+-{v.std():.3f}" for v in cells))
     return lines
 
 
@@ -409,13 +431,23 @@ def memory_table(like: Path, ns: list[int], workdir: Path) -> list[str]:
     return lines
 
 
+def sizes(text: str) -> list[int]:
+    """A comma-separated list of row counts ('' for none), as --scale-n and --memory-n take it."""
+    out = [int(v) for v in text.split(",") if v.strip()]
+    if any(n < 1 for n in out):
+        raise ValueError(text)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared", default=str(SHARED), help="the shared real data (default ../shared/data)")
     ap.add_argument("--splits", type=int, default=10, help="splits measured (split i uses seed i)")
     ap.add_argument("--seeds", type=int, default=5, help="more sets generated from split 0's fit (0: none)")
+    ap.add_argument("--scale-n", type=sizes, default="900,9000",
+                    help="sizes at which --seeds sets of split 0's fit are measured, comma-separated ('' for none)")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--memory-n", default="250000,1000000",
+    ap.add_argument("--memory-n", type=sizes, default="250000,1000000",
                     help="sizes whose peak RSS is measured, comma-separated ('' for none)")
     args = ap.parse_args(argv)
     images, texts = load_shared(Path(args.shared))
@@ -439,10 +471,13 @@ def main(argv: list[str] | None = None) -> int:
                 if args.seeds:
                     print("\n".join(seed_table(s, path, real, args.seeds, Path(tmp), args.threads)), end="\n\n",
                           flush=True)
+                    if args.scale_n:
+                        print("\n".join(scale_table(path, args.scale_n, args.seeds, len(s.queries["text"]), Path(tmp),
+                                                     args.threads)), end="\n\n", flush=True)
         print("\n".join(spread_table(rows)), end="\n\n", flush=True)
         print("\n".join(noise_table(halves, len(s.base) // 2)), end="\n\n", flush=True)
         print("\n".join(mechanics_table(mechanics)), flush=True)
-        ns = [int(v) for v in args.memory_n.split(",") if v.strip()]
+        ns = args.memory_n
         if ns:
             like = write_like_source(images, texts, Path(tmp) / "clip-t2i.hdf5")
             print("\nmemory: make clip-synth --like (1000 images, 2148 texts; fit, generation, exact truth of "
