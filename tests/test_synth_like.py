@@ -277,6 +277,31 @@ def test_the_seed_table_measures_other_generated_sets_of_the_same_fit(curves_at_
     assert not list(tmp_path.glob("seed-*.hdf5"))  # each set is removed once measured
 
 
+def test_sift_a_real_set_that_is_not_clip_meets_the_goal_at_split_0(tmp_path):
+    from annbench.bench import synth_fit as bench
+    from conftest import SHARED
+
+    if not (SHARED / bench.SIFT_FILE).exists():
+        pytest.skip("SIFT data not found")
+    x = bench.load_sift(SHARED)
+    plain = np.array([line.split("\t")[:128] for line in (SHARED / bench.SIFT_FILE).read_text().splitlines()],
+                     dtype=np.float64)
+    np.testing.assert_allclose(x, plain / np.linalg.norm(plain, axis=1, keepdims=True), rtol=1e-6)
+    s = bench.sift_split(x, 0)
+    assert s.fit_texts is None and len(s.base) == 4000 and len(s.queries["image"]) == 500 and len(s.fit_images) == 400
+    rows = {tuple(r) for part in (s.base, s.queries["image"], s.fit_images) for r in part}
+    assert len(rows) == 4900  # disjoint (SIFT has no duplicate rows among these)
+    with pytest.raises(ValueError, match="needs"):
+        bench.sift_split(x, 0, n=4600)
+    real = bench.real_curves(s.base, s.queries)
+    synth, path = bench.synthetic_curves(s, 0, tmp_path)
+    assert read_fitted(path).other is None  # one modality fitted: the held-out queries in the source are not read
+    assert set(synth) == {"image"} and len(read_dataset(path).query_sets["image"].queries) == 500
+    assert bench.goal_met(real, synth), (real, synth)
+    lines = bench.spread_table([(real, synth)], {"image": "sift->sift"})
+    assert lines[1] == "sift->sift" and lines[-1] == f"splits with every point within {bench.GOAL}: 1/1"
+
+
 def test_the_scale_table_measures_sets_of_the_fit_at_other_sizes(curves_at_split0, tmp_path):
     from annbench.bench import synth_fit as bench
     from annbench.data.synth import sample_like

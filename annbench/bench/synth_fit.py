@@ -33,7 +33,10 @@ the split's synthetic set generated at that size (its fit unchanged: a fifth of
 450) against the first half; then, over the same splits, real and synthetic side
 by side, what sets text->image IVF recall apart from HNSW's (``text_mechanics``),
 and how much an image query's cell gains at a fixed nlist as the base grows
-(``cell_growth``). Then the memory bound: the peak RSS of ``annbench datasets
+(``cell_growth``). Then the same goal on a real set that is not CLIP, one
+modality (``--sift-splits``): the shared 5000 SIFT descriptors, normalised (the
+model is of cosine geometry), 4000 as the real base, 500 held out as queries,
+400 more fitted to, 4000 generated. Then the memory bound: the peak RSS of ``annbench datasets
 make clip-synth --like`` (fitted to the whole real set) at ``--memory-n`` rows.
 """
 
@@ -68,6 +71,8 @@ POINTS = (("ivf_flat", "nprobe", 1), ("ivf_flat", "nprobe", 4), ("ivf_flat", "np
 HNSW_BUILD = {"M": 16, "ef_construction": 100}
 TEXT_FILES = ("lvis_v1_clip_a+cname.npy", "coco_clip_a+cname.npy", "o365_clip_a+cnamefix.npy", "oid_clip_a+cname.npy")
 SETS = {"text": "text->image", "image": "image->image"}
+SIFT_FILE = Path("sift-5k") / "sift-dataset-5k.tsv"   # 5000 SIFT descriptors: 128 values, then an id
+SIFT_N, SIFT_QUERIES = 4000, 500  # a SIFT split: the real base and generated size, held-out queries (fit: n / 10)
 SHARED = Path(os.environ.get("ANNBENCH_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 
 
@@ -133,7 +138,7 @@ def load_shared(root: Path) -> tuple[np.ndarray, np.ndarray]:
 @dataclass
 class Split:
     fit_images: np.ndarray   # the sample fitted to: 90 images ...
-    fit_texts: np.ndarray    # ... and a tenth of the texts
+    fit_texts: np.ndarray | None  # ... and a tenth of the texts (None: one modality, as SIFT)
     base: np.ndarray         # the real base (900 images, none of them fitted to)
     queries: dict            # real queries: text (the other texts), image (the 100 images drawn aside)
 
@@ -144,6 +149,22 @@ def split(images: np.ndarray, texts: np.ndarray, index: int) -> Split:
     held, tenth = p[:len(images) // 10], len(texts) // 10
     return Split(images[held[:len(held) * 9 // 10]], texts[pt[:tenth]], images[p[len(held):]],
                  {"text": texts[pt[tenth:]], "image": images[held]})
+
+
+def load_sift(root: Path) -> np.ndarray:
+    """The shared SIFT descriptors, unit-norm (the model is of cosine geometry: ``--like`` normalises them too)."""
+    x = np.loadtxt(root / SIFT_FILE, dtype=np.float32, usecols=range(128))
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def sift_split(x: np.ndarray, index: int, n: int = SIFT_N) -> Split:
+    """A one-modality split of SIFT: ``n`` rows as the real base, SIFT_QUERIES held out as its queries, and
+    ``n // 10`` more to fit to, all disjoint (seed ``index``)."""
+    p = np.random.default_rng(index).permutation(len(x))
+    if n + SIFT_QUERIES + n // 10 > len(x):
+        raise ValueError(f"a SIFT split of {n} needs {n + SIFT_QUERIES + n // 10} rows, there are {len(x)}")
+    return Split(x[p[n + SIFT_QUERIES:n + SIFT_QUERIES + n // 10]], None, x[p[:n]],
+                 {"image": x[p[n:n + SIFT_QUERIES]]})
 
 
 def exact_curve(xb: np.ndarray, xq: np.ndarray, threads: int = 1) -> np.ndarray:
@@ -164,18 +185,22 @@ def file_curves(path: Path, threads: int = 1, builds: int = BUILDS) -> dict[str,
             for name, qs in ds.query_sets.items()}
 
 
-def write_like_source(images: np.ndarray, texts: np.ndarray, path: Path) -> Path:
-    """Real rows as a dataset file (an image base with text queries), the input ``--like`` takes."""
-    ds = build_dataset(path.stem, images, [QuerySpec("text", texts, "text")], "angular", min(TRUTH, len(images)),
-                       None, "image")
+def write_like_source(images: np.ndarray, queries: np.ndarray, path: Path, modality: str = "text") -> Path:
+    """Real rows as a dataset file (an image base with ``modality`` queries), the input ``--like`` takes. It
+    fits to queries of the other modality only: image queries are there because a dataset file has queries."""
+    ds = build_dataset(path.stem, images, [QuerySpec(modality, queries, modality)], "angular",
+                       min(TRUTH, len(images)), None, "image")
     return write_dataset(ds, path, force=True)
 
 
 def synthetic_curves(s: Split, seed: int, workdir: Path, threads: int = 1) -> tuple[dict[str, np.ndarray], Path]:
-    """Fit on the split's sample, generate at the real base's size, measure."""
-    like = write_like_source(s.fit_images, s.fit_texts, workdir / f"fit-sample-{seed}.hdf5")
-    out_path = make_clip_synth_like(workdir / f"like-{seed}.hdf5", like, n=len(s.base), nq=len(s.queries["text"]),
-                                    seed=seed, k=TRUTH, force=True)
+    """Fit on the split's sample (its images, and its texts if it has them), generate at the real base's
+    size (with as many queries of each kind as the real text queries, else image queries), measure."""
+    cross = s.fit_texts is not None
+    like = write_like_source(s.fit_images, s.fit_texts if cross else s.queries["image"],
+                             workdir / f"fit-sample-{seed}.hdf5", "text" if cross else "image")
+    out_path = make_clip_synth_like(workdir / f"like-{seed}.hdf5", like, n=len(s.base),
+                                    nq=len(s.queries["text" if cross else "image"]), seed=seed, k=TRUTH, force=True)
     return file_curves(out_path, threads), out_path
 
 
@@ -383,7 +408,7 @@ def within_goal(diff: np.ndarray) -> np.ndarray:
 
 def goal_met(real: dict, synth: dict) -> bool:
     """The goal: every point of every query set within GOAL."""
-    return all(np.all(within_goal(synth[name] - real[name])) for name in SETS)
+    return all(np.all(within_goal(synth[name] - real[name])) for name in real)
 
 
 def point_table(real: dict, synth: dict) -> list[str]:
@@ -400,9 +425,9 @@ def point_table(real: dict, synth: dict) -> list[str]:
     return lines
 
 
-def spread_table(rows: list[tuple[dict, dict]]) -> list[str]:
+def spread_table(rows: list[tuple[dict, dict]], titles: dict = SETS) -> list[str]:
     lines = [f"over {len(rows)} splits (split i: rows drawn and fitted with seed i): mean +- sd"]
-    for name, title in SETS.items():
+    for name, title in titles.items():
         real = np.array([r[name] for r, _ in rows])
         diff = np.array([y[name] for _, y in rows]) - real
         lines.append(title)
@@ -416,6 +441,16 @@ def spread_table(rows: list[tuple[dict, dict]]) -> list[str]:
     every = sum(goal_met(r, y) for r, y in rows)
     lines.append(f"splits with every point within {GOAL}: {every}/{len(rows)}")
     return lines
+
+
+def sift_rows(root: Path, splits: int, workdir: Path, threads: int = 1) -> list[tuple[dict, dict]]:
+    """(real, synthetic) curves of ``splits`` SIFT splits: a real set that is not CLIP, one modality."""
+    x = load_sift(root)
+    rows = []
+    for i in range(splits):
+        s = sift_split(x, i)
+        rows.append((real_curves(s.base, s.queries, threads), synthetic_curves(s, i, workdir, threads)[0]))
+    return rows
 
 
 def memory_table(like: Path, ns: list[int], workdir: Path) -> list[str]:
@@ -446,6 +481,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=5, help="more sets generated from split 0's fit (0: none)")
     ap.add_argument("--scale-n", type=sizes, default="900,9000",
                     help="sizes at which --seeds sets of split 0's fit are measured, comma-separated ('' for none)")
+    ap.add_argument("--sift-splits", type=int, default=10, help="SIFT splits measured (0: none)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--memory-n", type=sizes, default="250000,1000000",
                     help="sizes whose peak RSS is measured, comma-separated ('' for none)")
@@ -477,6 +513,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(spread_table(rows)), end="\n\n", flush=True)
         print("\n".join(noise_table(halves, len(s.base) // 2)), end="\n\n", flush=True)
         print("\n".join(mechanics_table(mechanics)), flush=True)
+        if args.sift_splits > 0:
+            print(f"\nSIFT (../shared/data/sift-5k, normalised: angular): fitted on {SIFT_N // 10} descriptors, "
+                  f"{SIFT_N} generated; real: {SIFT_N} descriptors, {SIFT_QUERIES} held-out queries")
+            sift = sift_rows(Path(args.shared), args.sift_splits, Path(tmp), args.threads)
+            print("\n".join(spread_table(sift, {"image": "sift->sift"})), flush=True)
         ns = args.memory_n
         if ns:
             like = write_like_source(images, texts, Path(tmp) / "clip-t2i.hdf5")
