@@ -196,11 +196,11 @@ def write_like_source(images: np.ndarray, queries: np.ndarray, path: Path, modal
 def synthetic_curves(s: Split, seed: int, workdir: Path, threads: int = 1) -> tuple[dict[str, np.ndarray], Path]:
     """Fit on the split's sample (its images, and its texts if it has them), generate at the real base's
     size (with as many queries of each kind as the real text queries, else image queries), measure."""
-    cross = s.fit_texts is not None
-    like = write_like_source(s.fit_images, s.fit_texts if cross else s.queries["image"],
-                             workdir / f"fit-sample-{seed}.hdf5", "text" if cross else "image")
-    out_path = make_clip_synth_like(workdir / f"like-{seed}.hdf5", like, n=len(s.base),
-                                    nq=len(s.queries["text" if cross else "image"]), seed=seed, k=TRUTH, force=True)
+    kind = "image" if s.fit_texts is None else "text"
+    like = write_like_source(s.fit_images, s.queries["image"] if s.fit_texts is None else s.fit_texts,
+                             workdir / f"fit-sample-{seed}.hdf5", kind)
+    out_path = make_clip_synth_like(workdir / f"like-{seed}.hdf5", like, n=len(s.base), nq=len(s.queries[kind]),
+                                    seed=seed, k=TRUTH, force=True)
     return file_curves(out_path, threads), out_path
 
 
@@ -514,16 +514,15 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(noise_table(halves, len(s.base) // 2)), end="\n\n", flush=True)
         print("\n".join(mechanics_table(mechanics)), flush=True)
         if args.sift_splits > 0:
-            print(f"\nSIFT (../shared/data/sift-5k, normalised: angular): fitted on {SIFT_N // 10} descriptors, "
+            print(f"\nSIFT (the shared {SIFT_FILE.parent}, normalised: angular): fitted on {SIFT_N // 10} descriptors, "
                   f"{SIFT_N} generated; real: {SIFT_N} descriptors, {SIFT_QUERIES} held-out queries")
             sift = sift_rows(Path(args.shared), args.sift_splits, Path(tmp), args.threads)
             print("\n".join(spread_table(sift, {"image": "sift->sift"})), flush=True)
-        ns = args.memory_n
-        if ns:
+        if args.memory_n:
             like = write_like_source(images, texts, Path(tmp) / "clip-t2i.hdf5")
             print("\nmemory: make clip-synth --like (1000 images, 2148 texts; fit, generation, exact truth of "
                   "1000 + 1000 queries at K = 100), one process per n")
-            print("\n".join(memory_table(like, ns, Path(tmp))))
+            print("\n".join(memory_table(like, args.memory_n, Path(tmp))))
     return 0
 
 
