@@ -277,6 +277,19 @@ def test_the_seed_table_measures_other_generated_sets_of_the_same_fit(curves_at_
     assert not list(tmp_path.glob("seed-*.hdf5"))  # each set is removed once measured
 
 
+def test_pairs_of_generated_sets_are_held_to_the_goal_against_each_other():
+    from annbench.bench import synth_fit as bench
+
+    n = len(bench.POINTS)
+    a = {"text": np.full(n, 0.5), "image": np.full(n, 0.8)}
+    b = {"text": a["text"] + 0.04, "image": a["image"]}         # within 0.05 of a everywhere
+    c = {"text": a["text"] - 0.02, "image": a["image"].copy()}  # within 0.05 of a, 0.06 from b at every text point
+    c["image"][-1] -= 0.051                                      # and one image point 0.051 from a and b
+    assert bench.pairs_met([a, b, c]) == (1, 3)
+    assert bench.pairs_met([a, b]) == (1, 1)
+    assert bench.pairs_met([a]) == (0, 0)
+
+
 def test_sift_a_real_set_that_is_not_clip_meets_the_goal_at_split_0(tmp_path):
     from annbench.bench import synth_fit as bench
     from conftest import SHARED

@@ -22,7 +22,8 @@ synthetic base with the real text queries (a miss that the synthetic base shows
 with real queries is the base's; one that the real base shows with synthetic
 queries is the queries'); then how far split 0's synthetic recall moves with
 the generator's own seed alone, the fit kept (``--seeds`` more sets): the noise
-floor of a single generated set at n = 900; then the recall of as many sets of
+floor of a single generated set at n = 900, and how often two such sets meet the
+goal against each other; then the recall of as many sets of
 that fit at each of ``--scale-n`` sizes (one build a set), whether that spread
 shrinks as n grows towards the sizes users generate; then every point over ``--splits``
 splits (split i draws its rows and fits with seed i): at n = 900 recall is
@@ -275,18 +276,26 @@ def seed_table(s: Split, synth_path: Path, real: dict, seeds: int, workdir: Path
     """Synthetic minus real at every point over ``seeds`` more sets generated from split 0's fitted
     model with other seeds: what one generated set's recall varies by, the fit kept."""
     model = read_fitted(synth_path)
-    diffs = {name: [] for name in SETS}
-    for seed in range(1, seeds + 1):
-        for name, values in generated_curves(model, workdir / f"seed-{seed}.hdf5", len(s.base),
-                                             len(s.queries["text"]), 1000 + seed, threads).items():
-            diffs[name].append(values - real[name])
-    d = {name: np.array(v) for name, v in diffs.items()}
+    sets = [generated_curves(model, workdir / f"seed-{seed}.hdf5", len(s.base), len(s.queries["text"]),
+                             1000 + seed, threads) for seed in range(1, seeds + 1)]
+    d = {name: np.array([c[name] - real[name] for c in sets]) for name in SETS}
     lines = [f"split 0's fit, {seeds} other generation seeds: synthetic - real, mean +- sd",
              f"  {'index':9} {'setting':10}" + "".join(f"{title:>16}" for title in SETS.values())]
     for j, (index, param, value) in enumerate(POINTS):
         lines.append(f"  {index:9} {param + '=' + str(value):10}" +
                      "".join(f"{d[name][:, j].mean():+10.3f}+-{d[name][:, j].std():.3f}" for name in SETS))
+    met, pairs = pairs_met(sets)
+    if pairs:
+        lines.append(f"  the goal between two of these sets (one fit, n = {len(s.base)}): every point within {GOAL} "
+                     f"on {met}/{pairs} pairs; against the real base: {sum(goal_met(real, c) for c in sets)}/{seeds}")
     return lines
+
+
+def pairs_met(sets: list[dict]) -> tuple[int, int]:
+    """How many pairs of ``sets`` (curves of sets generated from one fit) meet the goal against each other, of
+    how many: what the goal can ask of one set when the two sides are samples of one distribution."""
+    met = [goal_met(a, b) for j, a in enumerate(sets) for b in sets[j + 1:]]
+    return sum(met), len(met)
 
 
 def scale_table(synth_path: Path, ns: list[int], seeds: int, nq: int, workdir: Path, threads: int = 1) -> list[str]:
