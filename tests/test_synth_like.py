@@ -277,6 +277,59 @@ def test_the_seed_table_measures_other_generated_sets_of_the_same_fit(curves_at_
     assert not list(tmp_path.glob("seed-*.hdf5"))  # each set is removed once measured
 
 
+def test_the_fit_check_compares_the_sample_with_a_set_of_its_size_and_says_when_the_model_misses(fitted):
+    from annbench.groundtruth import fit_check
+
+    samples, model = fitted
+    check = fit_check.check_fit(model, samples, seed=0)
+    held = SAMPLE // 10
+    assert check["n"] == SAMPLE - held and check["nlist"] == fit_check.nlist_for(SAMPLE - held)
+    assert check["queries"] == {"text": SAMPLE, "image": held}
+    # the real side by hand: the held-out tenth of the sampled images, and the sampled texts, as queries
+    order = np.random.default_rng([0, 31]).permutation(SAMPLE)
+    xb = samples["image"][order[held:]]
+    for kind, xq in (("text", samples["text"]), ("image", samples["image"][order[:held]])):
+        D, I = exact_knn(xb, xq, fit_check.TRUTH)
+        np.testing.assert_allclose(check["real"][kind], fit_check.curve(xb, xq, I, D, builds=2), atol=1e-4)
+    # ... the synthetic side: the first rows (and queries) of the set this model makes with seeds 0, 1, 2
+    assert len(check["synthetic"]["image"]) == fit_check.CHECK_SETS == 3
+    for s in (0, 2):
+        synth_b, synth_q = sample_like(model, SAMPLE - held, SAMPLE, s)
+        np.testing.assert_allclose(check["synthetic"]["image"][s],
+                                   fit_check.exact_curve(synth_b, synth_q["image"][:held], builds=2), atol=1e-4)
+    lines = fit_check.check_lines(check, "image")
+    assert lines[1].startswith("    text->image (200 queries): IVF1 ") and lines[2].startswith("    image->image")
+    assert "too few sampled rows to tell (180 < 500" in lines[-1]  # a sample this small is too noisy
+    # isotropic rows (no CLIP geometry at all) checked against the CLIP model: recall far apart, and said so
+    iso = np.random.default_rng(1).standard_normal((600, 512))
+    alien = fit_check.check_fit(model, {"image": iso / np.linalg.norm(iso, axis=1, keepdims=True)}, seed=0)
+    assert set(alien["real"]) == {"image"}
+    diff = np.array(alien["synthetic"]["image"]) - np.array(alien["real"]["image"])
+    assert np.any(np.all(diff > fit_check.FAR, axis=0))  # every set far easier than the isotropic rows
+    assert "NOT within 0.1" in fit_check.check_lines(alien, "image")[-1]
+    # rows the model itself made (a perfect fit): never a miss
+    xb, queries = sample_like(model, 600, 200, 7)
+    assert "NOT" not in fit_check.check_lines(fit_check.check_fit(model, {"image": xb, "text": queries["text"]}), "image")[-1]
+    # the rule: a miss needs every set off the same way by more than FAR; within needs every mean within GOAL
+    one = np.zeros((3, len(fit_check.POINTS)))
+    assert fit_check.verdict([one], 500).startswith("within 0.05")
+    assert fit_check.verdict([one + [[0.06], [0.06], [0.06]]], 500).startswith("over 0.05")
+    assert fit_check.verdict([one + [[0.2], [0.2], [-0.2]]], 500).startswith("over 0.05")
+    assert fit_check.verdict([one, one + [[0.11], [0.2], [0.3]]], 500).startswith("NOT")
+    assert fit_check.verdict([one, one + [[0.11], [0.2], [0.3]]], 499).startswith("too few")
+
+
+def test_like_stores_the_fit_check_and_the_command_prints_it(t2i_file, tmp_path, capsys):
+    out = tmp_path / "like.hdf5"
+    assert main(["datasets", "make", "clip-synth", "--like", str(t2i_file), "--n", "300", "--nq", "20",
+                 "--sample", "100", "--out", str(out)]) == 0
+    check = read_fitted(out).source["check"]
+    assert check["n"] == 90 and check["queries"] == {"text": 100, "image": 10}
+    printed = capsys.readouterr().out
+    assert "fit check at the sample's size (90 sampled image rows as the base" in printed
+    assert "    text->image (100 queries): IVF1 " in printed and "worst " in printed
+
+
 def test_pairs_of_generated_sets_are_held_to_the_goal_against_each_other():
     from annbench.bench import synth_fit as bench
 

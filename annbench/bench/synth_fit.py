@@ -47,85 +47,29 @@ import argparse
 import os
 import sys
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from annbench.backends import registry
 from annbench.bench.import_rate import child_peak
 from annbench.data.hdf5io import read_dataset, write_dataset
 from annbench.data.importer import QuerySpec
 from annbench.data.synth_fitted import read_fitted
 from annbench.data.synth_moments import pairing_stats
 from annbench.groundtruth import exact_knn
+from annbench.groundtruth import fit_check
 from annbench.groundtruth.build_imported import build_dataset
 from annbench.groundtruth.build_synth import make_clip_synth_like, write_clip_synth_like
-from annbench.metrics import recall_ties
+from annbench.groundtruth.fit_check import (GOAL, K, POINTS, TRUTH, curve, nlist_for, build as _build,
+                                            recall as _recall, stderr_muted as _stderr_muted)
 
-K, TRUTH = 10, 100
-GOAL = 0.05
 BUILDS = 5   # each point is the mean over this many builds: at n = 900 one k-means start moves IVF recall by ~0.04
-POINTS = (("ivf_flat", "nprobe", 1), ("ivf_flat", "nprobe", 4), ("ivf_flat", "nprobe", 16),
-          ("hnswlib", "ef", 10), ("hnswlib", "ef", 40))
-HNSW_BUILD = {"M": 16, "ef_construction": 100}
 TEXT_FILES = ("lvis_v1_clip_a+cname.npy", "coco_clip_a+cname.npy", "o365_clip_a+cnamefix.npy", "oid_clip_a+cname.npy")
 SETS = {"text": "text->image", "image": "image->image"}
 SIFT_FILE = Path("sift-5k") / "sift-dataset-5k.tsv"   # 5000 SIFT descriptors: 128 values, then an id
 SIFT_N, SIFT_QUERIES = 4000, 500  # a SIFT split: the real base and generated size, held-out queries (fit: n / 10)
 SHARED = Path(os.environ.get("ANNBENCH_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
-
-
-def nlist_for(n: int) -> int:
-    """sqrt(n) rounded to a power of two."""
-    return int(2 ** round(np.log2(np.sqrt(n))))
-
-
-@contextmanager
-def _stderr_muted():
-    """faiss warns from C++, on every k-means, that 900 rows are few for 32 centroids: on both sides alike."""
-    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(null)
-
-
-def _build(name: str, xb: np.ndarray, order: np.ndarray, threads: int, nlist: int | None = None):
-    """One index on ``xb``: IVF trained on the rows in ``order`` (k-means starts from them; ``nlist`` cells,
-    by default sqrt(n) rounded to a power of two), HNSW inserted in it."""
-    build = {"nlist": nlist or nlist_for(len(xb))} if name == "ivf_flat" else HNSW_BUILD
-    index = registry.get(name)(xb.shape[1], "angular", "cpu", threads, **build)
-    with _stderr_muted():
-        index.train(xb[order])
-    index.add(xb if name == "ivf_flat" else xb[order])
-    return index, (np.arange(len(xb)) if name == "ivf_flat" else order)
-
-
-def curve(xb: np.ndarray, xq: np.ndarray, gt_I: np.ndarray, gt_D: np.ndarray, threads: int = 1,
-          builds: int = BUILDS) -> np.ndarray:
-    """Recall@10 at every point of POINTS, each the mean over ``builds`` builds (k-means starts, insertion orders)."""
-    out = np.zeros(len(POINTS))
-    for b in range(builds):
-        order = np.random.default_rng([b, 97]).permutation(len(xb))
-        built = {}
-        for j, (name, param, value) in enumerate(POINTS):
-            if name not in built:
-                built[name] = _build(name, xb, order, threads)
-            index, ids = built[name]
-            out[j] += _recall(index, ids, {param: value}, xq, gt_I, gt_D) / builds
-    return out
-
-
-def _recall(index, ids: np.ndarray, search: dict, xq: np.ndarray, gt_I: np.ndarray, gt_D: np.ndarray) -> float:
-    """Mean recall@K of a built index (``ids``: the base row of each stored id) at the ``search`` setting."""
-    index.set_search_params(**search)
-    I = index.search(xq, K)[1]
-    return float(recall_ties(np.where(I >= 0, ids[np.maximum(I, 0)], -1), gt_I, gt_D, K).mean())
 
 
 def load_shared(root: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -169,9 +113,8 @@ def sift_split(x: np.ndarray, index: int, n: int = SIFT_N) -> Split:
 
 
 def exact_curve(xb: np.ndarray, xq: np.ndarray, threads: int = 1) -> np.ndarray:
-    """Recall at every point of queries ``xq`` on base ``xb``, against their exact truth."""
-    D, I = exact_knn(xb, xq, TRUTH)
-    return curve(xb, xq, I, D, threads)
+    """Recall at every point of queries ``xq`` on base ``xb``, against their exact truth (BUILDS builds)."""
+    return fit_check.exact_curve(xb, xq, threads, BUILDS)
 
 
 def real_curves(xb: np.ndarray, queries: dict[str, np.ndarray], threads: int = 1) -> dict[str, np.ndarray]:
@@ -510,7 +453,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"split 0: fitted on {len(s.fit_images)} images + {len(s.fit_texts)} texts, {len(s.base)} "
                       f"generated; real: {len(s.base)} images, {len(s.queries['text'])} text and "
                       f"{len(s.queries['image'])} image queries")
-                print(read_fitted(path).describe())
+                model = read_fitted(path)
+                print("\n".join([model.describe(), *fit_check.check_lines(model.source["check"], model.base)]))
                 print("\n".join(point_table(real, synth)), end="\n\n", flush=True)
                 print("\n".join(cross_table(s, synth_side, real, synth, args.threads)), end="\n\n", flush=True)
                 if args.seeds:

@@ -138,6 +138,7 @@ def _make_like(args, k: int) -> int:
     from annbench.data.synth_fit import SAMPLE
     from annbench.data.synth_fitted import read_fitted
     from annbench.groundtruth.build_synth import make_clip_synth_like
+    from annbench.groundtruth.fit_check import check_lines
 
     if args.d is not None:
         raise UserError("--d cannot be set with --like: the dimension is the --like dataset's")
@@ -145,7 +146,9 @@ def _make_like(args, k: int) -> int:
     out = _out_path(args, args.name or f"{args.kind}-like-{Path(like).stem}")
     sample = SAMPLE if args.sample is None else args.sample
     make_clip_synth_like(out, like, n=args.n, nq=args.nq, sample=sample, seed=args.seed, k=k, force=args.force)
-    print(f"wrote {out}\n{read_fitted(out).describe()}")
+    model = read_fitted(out)
+    print(f"wrote {out}\n{model.describe()}")
+    print("\n".join(check_lines(model.source["check"], model.base)))
     return 0
 
 

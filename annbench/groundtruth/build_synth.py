@@ -16,6 +16,7 @@ from annbench.data.synth_fitted import FittedModel
 from annbench.data.synth_geometry import FIT_D
 from annbench.errors import UserError
 from annbench.groundtruth.exact import exact_knn
+from annbench.groundtruth.fit_check import check_fit
 
 
 def _add_truth(writer: DatasetWriter, train, queries: dict[str, np.ndarray], k: int, chunk: int) -> None:
@@ -50,12 +51,17 @@ def make_clip_synth_like(path: str | os.PathLike, like: str | os.PathLike, n: in
     The base has the base's modality; the query sets are the other modality's
     (when ``like`` has query sets of another modality) and fresh rows of the
     base's, ``nq`` each, with exact truth as :func:`make_clip_synth`. The fitted
-    model is stored in the file's attrs (:func:`annbench.data.synth_fitted.read_fitted`).
+    model is stored in the file's attrs (:func:`annbench.data.synth_fitted.read_fitted`),
+    with the check of the fit at the sample's size in its source (``check``;
+    :mod:`annbench.groundtruth.fit_check`).
     """
     if Path(path).exists() and not force:  # before the fit, which takes a while
         raise UserError(f"dataset already exists: {path} (use --force to replace it)")
     samples, source = read_sample(like, sample, seed)
-    return write_clip_synth_like(path, fit_model(samples, seed, source), n, nq, seed, k, force, chunk)
+    model = fit_model(samples, seed, source)
+    model = FittedModel(model.d, model.base, model.modalities,
+                        model.source | {"check": check_fit(model, samples, seed)})
+    return write_clip_synth_like(path, model, n, nq, seed, k, force, chunk)
 
 
 def write_clip_synth_like(path: str | os.PathLike, model: FittedModel, n: int, nq: int = 1000, seed: int = 0,
