@@ -6,6 +6,7 @@ real recall curves (the goal of bench/synth_fit.py: within 0.05 at every point).
 from __future__ import annotations
 
 import tracemalloc
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -353,12 +354,12 @@ def test_sift_a_real_set_that_is_not_clip_meets_the_goal_at_split_0(tmp_path):
     plain = np.array([line.split("\t")[:128] for line in (SHARED / bench.SIFT_FILE).read_text().splitlines()],
                      dtype=np.float64)
     np.testing.assert_allclose(x, plain / np.linalg.norm(plain, axis=1, keepdims=True), rtol=1e-6)
-    s = bench.sift_split(x, 0)
+    s = bench.held_out_split(x, 0, bench.SIFT_N, bench.SIFT_QUERIES)
     assert s.fit_texts is None and len(s.base) == 4000 and len(s.queries["image"]) == 500 and len(s.fit_images) == 400
     rows = {tuple(r) for part in (s.base, s.queries["image"], s.fit_images) for r in part}
     assert len(rows) == 4900  # disjoint (SIFT has no duplicate rows among these)
     with pytest.raises(ValueError, match="needs"):
-        bench.sift_split(x, 0, n=4600)
+        bench.held_out_split(x, 0, 4600, bench.SIFT_QUERIES)
     real = bench.real_curves(s.base, s.queries)
     synth, path = bench.synthetic_curves(s, 0, tmp_path)
     assert read_fitted(path).other is None  # one modality fitted: the held-out queries in the source are not read
@@ -366,6 +367,26 @@ def test_sift_a_real_set_that_is_not_clip_meets_the_goal_at_split_0(tmp_path):
     assert bench.goal_met(real, synth), (real, synth)
     lines = bench.spread_table([(real, synth)], {"image": "sift->sift"})
     assert lines[1] == "sift->sift" and lines[-1] == f"splits with every point within {bench.GOAL}: 1/1"
+
+
+def test_token_embeddings_a_real_set_the_model_does_not_describe_fail_the_fit_check():
+    from annbench.bench import synth_fit as bench
+    import wordllama
+    from annbench.groundtruth import fit_check
+    from safetensors import safe_open
+
+    x = bench.load_tokens()
+    with safe_open(str(Path(wordllama.__file__).parent / bench.TOKEN_FILE), "np") as f:
+        raw = f.get_tensor("embedding.weight").astype(np.float64)
+    assert x.shape == raw.shape == (32000, 256)
+    np.testing.assert_allclose(x, raw / np.linalg.norm(raw, axis=1, keepdims=True), rtol=1e-5, atol=1e-6)
+    s = bench.held_out_split(x, 0, bench.TOKEN_N, bench.TOKEN_QUERIES)
+    assert len(s.fit_images) == 1000 and len(s.base) == 10_000
+    samples = {"image": s.fit_images}
+    model = fit_model(samples, 0, {})
+    check = fit_check.check_fit(model, samples, 0)
+    line = fit_check.check_lines(check, "image")[-1]
+    assert "NOT within 0.1" in line, line  # the model makes these neighbours far easier to find than they are
 
 
 def test_the_scale_table_measures_sets_of_the_fit_at_other_sizes(curves_at_split0, tmp_path):

@@ -37,7 +37,11 @@ and how much an image query's cell gains at a fixed nlist as the base grows
 (``cell_growth``). Then the same goal on a real set that is not CLIP, one
 modality (``--sift-splits``): the shared 5000 SIFT descriptors, normalised (the
 model is of cosine geometry), 4000 as the real base, 500 held out as queries,
-400 more fitted to, 4000 generated. Then the memory bound: the peak RSS of ``annbench datasets
+400 more fitted to, 4000 generated; and on a real learned set far from CLIP's geometry
+(``--token-splits``): the 32,000 token embeddings (256-d) the wordllama package ships,
+10,000 as the real base, 1000 held out, 1000 fitted to, 10,000 generated, with each
+split's fit check (groundtruth/fit_check.py), which says whether the model reproduces
+even its own sample. Then the memory bound: the peak RSS of ``annbench datasets
 make clip-synth --like`` (fitted to the whole real set) at ``--memory-n`` rows.
 """
 
@@ -69,6 +73,8 @@ TEXT_FILES = ("lvis_v1_clip_a+cname.npy", "coco_clip_a+cname.npy", "o365_clip_a+
 SETS = {"text": "text->image", "image": "image->image"}
 SIFT_FILE = Path("sift-5k") / "sift-dataset-5k.tsv"   # 5000 SIFT descriptors: 128 values, then an id
 SIFT_N, SIFT_QUERIES = 4000, 500  # a SIFT split: the real base and generated size, held-out queries (fit: n / 10)
+TOKEN_FILE = Path("weights") / "l2_supercat_256.safetensors"  # in the wordllama package
+TOKEN_N, TOKEN_QUERIES = 10_000, 1000  # a token split: the real base and generated size, held-out queries
 SHARED = Path(os.environ.get("ANNBENCH_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 
 
@@ -102,14 +108,23 @@ def load_sift(root: Path) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def sift_split(x: np.ndarray, index: int, n: int = SIFT_N) -> Split:
-    """A one-modality split of SIFT: ``n`` rows as the real base, SIFT_QUERIES held out as its queries, and
+def load_tokens() -> np.ndarray:
+    """The 32,000 token embeddings (256-d) that the wordllama package ships (an LLM's input embeddings,
+    distilled), unit-norm: a real learned set whose geometry is far from CLIP's."""
+    import wordllama
+    from safetensors.numpy import load_file
+
+    x = load_file(str(Path(wordllama.__file__).parent / TOKEN_FILE))["embedding.weight"].astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def held_out_split(x: np.ndarray, index: int, n: int, queries: int) -> Split:
+    """A one-modality split: ``n`` rows as the real base, ``queries`` held out as its queries, and
     ``n // 10`` more to fit to, all disjoint (seed ``index``)."""
     p = np.random.default_rng(index).permutation(len(x))
-    if n + SIFT_QUERIES + n // 10 > len(x):
-        raise ValueError(f"a SIFT split of {n} needs {n + SIFT_QUERIES + n // 10} rows, there are {len(x)}")
-    return Split(x[p[n + SIFT_QUERIES:n + SIFT_QUERIES + n // 10]], None, x[p[:n]],
-                 {"image": x[p[n:n + SIFT_QUERIES]]})
+    if n + queries + n // 10 > len(x):
+        raise ValueError(f"a split of {n} needs {n + queries + n // 10} rows, there are {len(x)}")
+    return Split(x[p[n + queries:n + queries + n // 10]], None, x[p[:n]], {"image": x[p[n:n + queries]]})
 
 
 def exact_curve(xb: np.ndarray, xq: np.ndarray, threads: int = 1) -> np.ndarray:
@@ -395,14 +410,17 @@ def spread_table(rows: list[tuple[dict, dict]], titles: dict = SETS) -> list[str
     return lines
 
 
-def sift_rows(root: Path, splits: int, workdir: Path, threads: int = 1) -> list[tuple[dict, dict]]:
-    """(real, synthetic) curves of ``splits`` SIFT splits: a real set that is not CLIP, one modality."""
-    x = load_sift(root)
-    rows = []
+def held_out_rows(x: np.ndarray, n: int, queries: int, splits: int, workdir: Path,
+                  threads: int = 1) -> tuple[list[tuple[dict, dict]], list[str]]:
+    """(real, synthetic) curves of ``splits`` one-modality splits of ``x`` (``held_out_split``), and each
+    split's fit check verdict."""
+    rows, checks = [], []
     for i in range(splits):
-        s = sift_split(x, i)
-        rows.append((real_curves(s.base, s.queries, threads), synthetic_curves(s, i, workdir, threads)[0]))
-    return rows
+        s = held_out_split(x, i, n, queries)
+        synth, path = synthetic_curves(s, i, workdir, threads)
+        rows.append((real_curves(s.base, s.queries, threads), synth))
+        checks.append(f"split {i}: fit check " + fit_check.check_lines(read_fitted(path).source["check"], "image")[-1].strip())
+    return rows, checks
 
 
 def memory_table(like: Path, ns: list[int], workdir: Path) -> list[str]:
@@ -434,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale-n", type=sizes, default="900,9000",
                     help="sizes at which --seeds sets of split 0's fit are measured, comma-separated ('' for none)")
     ap.add_argument("--sift-splits", type=int, default=10, help="SIFT splits measured (0: none)")
+    ap.add_argument("--token-splits", type=int, default=3, help="token embedding splits measured (0: none)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--memory-n", type=sizes, default="250000,1000000",
                     help="sizes whose peak RSS is measured, comma-separated ('' for none)")
@@ -469,8 +488,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.sift_splits > 0:
             print(f"\nSIFT (the shared {SIFT_FILE.parent}, normalised: angular): fitted on {SIFT_N // 10} descriptors, "
                   f"{SIFT_N} generated; real: {SIFT_N} descriptors, {SIFT_QUERIES} held-out queries")
-            sift = sift_rows(Path(args.shared), args.sift_splits, Path(tmp), args.threads)
-            print("\n".join(spread_table(sift, {"image": "sift->sift"})), flush=True)
+            sift, checks = held_out_rows(load_sift(Path(args.shared)), SIFT_N, SIFT_QUERIES, args.sift_splits,
+                                         Path(tmp), args.threads)
+            print("\n".join([*spread_table(sift, {"image": "sift->sift"}), *checks]), flush=True)
+        if args.token_splits > 0:
+            print(f"\ntoken embeddings (wordllama's {TOKEN_FILE.name}: 32,000 x 256, normalised): fitted on "
+                  f"{TOKEN_N // 10} rows, {TOKEN_N} generated; real: {TOKEN_N} rows, {TOKEN_QUERIES} held-out queries")
+            tokens, checks = held_out_rows(load_tokens(), TOKEN_N, TOKEN_QUERIES, args.token_splits, Path(tmp),
+                                           args.threads)
+            print("\n".join([*spread_table(tokens, {"image": "token->token"}), *checks]), flush=True)
         if args.memory_n:
             like = write_like_source(images, texts, Path(tmp) / "clip-t2i.hdf5")
             print("\nmemory: make clip-synth --like (1000 images, 2148 texts; fit, generation, exact truth of "
