@@ -310,7 +310,8 @@ def test_the_fit_check_compares_the_sample_with_a_set_of_its_size_and_says_when_
     assert "NOT within 0.1" in fit_check.check_lines(alien, "image")[-1]
     # rows the model itself made (a perfect fit): never a miss
     xb, queries = sample_like(model, 600, 200, 7)
-    assert "NOT" not in fit_check.check_lines(fit_check.check_fit(model, {"image": xb, "text": queries["text"]}), "image")[-1]
+    own = fit_check.check_fit(model, {"image": xb, "text": queries["text"]})
+    assert "NOT" not in fit_check.check_lines(own, "image")[-1]
     # the rule: a miss needs every set off the same way by more than FAR; within needs every mean within GOAL
     one = np.zeros((3, len(fit_check.POINTS)))
     assert fit_check.verdict([one], 500).startswith("within 0.05")

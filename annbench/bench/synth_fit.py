@@ -65,7 +65,7 @@ from annbench.groundtruth import exact_knn
 from annbench.groundtruth import fit_check
 from annbench.groundtruth.build_imported import build_dataset
 from annbench.groundtruth.build_synth import make_clip_synth_like, write_clip_synth_like
-from annbench.groundtruth.fit_check import (GOAL, K, POINTS, TRUTH, curve, nlist_for, build as _build,
+from annbench.groundtruth.fit_check import (GOAL, K, POINTS, TRUTH, curve, nlist_for, within_goal, build as _build,
                                             recall as _recall, stderr_muted as _stderr_muted)
 
 BUILDS = 5   # each point is the mean over this many builds: at n = 900 one k-means start moves IVF recall by ~0.04
@@ -368,11 +368,6 @@ def mechanics_table(rows: list[tuple[np.ndarray, np.ndarray]]) -> list[str]:
     return lines
 
 
-def within_goal(diff: np.ndarray) -> np.ndarray:
-    """Which synthetic-minus-real differences are within GOAL (the one test of a point)."""
-    return np.abs(diff) <= GOAL
-
-
 def goal_met(real: dict, synth: dict) -> bool:
     """The goal: every point of every query set within GOAL."""
     return all(np.all(within_goal(synth[name] - real[name])) for name in real)
@@ -419,7 +414,8 @@ def held_out_rows(x: np.ndarray, n: int, queries: int, splits: int, workdir: Pat
         s = held_out_split(x, i, n, queries)
         synth, path = synthetic_curves(s, i, workdir, threads)
         rows.append((real_curves(s.base, s.queries, threads), synth))
-        checks.append(f"split {i}: fit check " + fit_check.check_lines(read_fitted(path).source["check"], "image")[-1].strip())
+        verdict = fit_check.check_lines(read_fitted(path).source["check"], "image")[-1].strip()
+        checks.append(f"split {i}: fit check {verdict}")
     return rows, checks
 
 

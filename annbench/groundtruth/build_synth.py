@@ -4,6 +4,7 @@ ground truth streamed back from its on-disk base."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -59,8 +60,7 @@ def make_clip_synth_like(path: str | os.PathLike, like: str | os.PathLike, n: in
         raise UserError(f"dataset already exists: {path} (use --force to replace it)")
     samples, source = read_sample(like, sample, seed)
     model = fit_model(samples, seed, source)
-    model = FittedModel(model.d, model.base, model.modalities,
-                        model.source | {"check": check_fit(model, samples, seed)})
+    model = replace(model, source=model.source | {"check": check_fit(model, samples, seed)})
     return write_clip_synth_like(path, model, n, nq, seed, k, force, chunk)
 
 

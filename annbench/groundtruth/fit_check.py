@@ -14,8 +14,8 @@ by more than FAR: one set alone, at a few hundred rows, varies too much to tell.
 Below CHECK_MIN base rows the check gives figures and no verdict: fitted on 90
 real CLIP images (81 as the check's base, 9 as its image queries), it is off by
 0.06 to 0.26 on fits whose sets at 900 rows are within 0.03 to 0.1 of the real
-ones (bench/synth_fit.py's splits); fitted on all 1000, by at most 0.064. The model was fitted to those rows, so the
-check is in-sample: a model that cannot reproduce recall even there (a set the
+ones (bench/synth_fit.py's splits); fitted on all 1000, by at most 0.064. The
+model was fitted to those rows, so the check is in-sample: a model that cannot reproduce recall even there (a set the
 model's family does not describe) shows it; one that reproduces the sample but
 extrapolates wrongly to the n generated does not.
 """
@@ -41,6 +41,11 @@ CHECK_BUILDS = 2      # builds each point of the fit check is the mean of
 CHECK_SETS = 3        # sets generated for the fit check (one set of a few hundred rows varies by ~0.05 alone)
 FAR = 0.1  # a fit check off by more, every set the same way: the model does not describe the data
 CHECK_MIN = 500  # base rows below which the check tells nothing (on 81 real CLIP images it is off by up to 0.26)
+
+
+def within_goal(diff: np.ndarray) -> np.ndarray:
+    """Which synthetic-minus-real differences are within GOAL (the one test of a point)."""
+    return np.abs(diff) <= GOAL
 
 
 def nlist_for(n: int) -> int:
@@ -132,8 +137,8 @@ def check_lines(check: dict, base: str) -> list[str]:
     their range), and what it says (:func:`verdict`)."""
     names = [f"IVF{v}" if index == "ivf_flat" else f"HNSW{v}" for index, _, v in POINTS]
     lines = [f"  fit check at the sample's size ({check['n']} sampled {base} rows as the base, IVF nlist "
-             f"{check['nlist']}, HNSW M 16; {check['sets']} generated sets, {check['builds']} builds each), "
-             f"synthetic - real recall@{K}, mean [range over the sets]:"]
+             f"{check['nlist']}, HNSW M {HNSW_BUILD['M']}; {check['sets']} generated sets, {check['builds']} "
+             f"builds each), synthetic - real recall@{K}, mean [range over the sets]:"]
     diffs = {}
     for kind, real in sorted(check["real"].items(), key=lambda item: item[0] == base):  # cross-modal first
         diffs[f"{kind}->{base}"] = d = np.array(check["synthetic"][kind]) - np.array(real)
@@ -155,7 +160,7 @@ def verdict(diffs: list[np.ndarray], n: int) -> str:
     if any(np.any((d.min(0) > FAR) | (d.max(0) < -FAR)) for d in diffs):
         return (f"NOT within {FAR} of the sample's own recall (every set off the same way): the model does not "
                 "reproduce this data's recall even at the sample's size; read sets made from it with care")
-    if all(np.all(np.abs(d.mean(0)) <= GOAL) for d in diffs):
+    if all(np.all(within_goal(d.mean(0))) for d in diffs):
         return f"within {GOAL} of the sample's own recall"
     return (f"over {GOAL} on the mean, no set off by more than {FAR} the same way (sets of one model alone differ "
             "by as much: make bench-synth-fit)")
