@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 NAME = "clip-synth"
 VERSION = 1                 # bump when the same arguments would give other vectors
 LIKE_NAME = "clip-synth-like"  # the generator attr of a dataset fitted to a sample (--like)
-LIKE_VERSION = 2  # 2: tau, per-node scaling of latent directions in the top tree levels (fitted)
+LIKE_VERSION = 3  # 2: tau, per-node scaling of latent directions in the top tree levels; 3: top levels evened
 CHUNK = 65536               # base rows generated and written at a time
 STREAMS = {"base": 0, "image": 1, "text": 2}
 LIKE_STREAMS = {"base": 0, "same": 1, "other": 2}  # a fitted model's: queries of the base's modality, of the other

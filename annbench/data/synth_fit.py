@@ -109,6 +109,11 @@ nprobe 4 +0.003 (-0.000), HNSW ef 10 -0.086 (-0.120). What these runs share: the
 a fixed nlist gains twice the real one as the base grows from 300 to 900 rows, which a 90-row
 sample does not show (bench/synth_fit.py's ``cell_growth``).
 
+Tried with the tree's top levels evened (synth_tree): each of the structure fit's draws from a tree of its
+own (6 trees rather than 3 draws of one): split 0 fitted with five seeds spread image-to-image IVF nprobe
+1 less (-0.040 to +0.018 rather than -0.040 to +0.056), but over 10 splits every point was within 0.05
+on 3 (one tree: 6) and image-to-image IVF nprobe 1 -0.029 on the mean; without the evening, 2 of 10.
+
 Kept after all this: the base's residual length per top subtree with its tilt (``radial``, ``tilt``)
 and shared attributes keyed by a deep node (``attr``), which brought every point's mean over 10
 splits within 0.025 (bench/synth_fit.py). Tried on the way (10 splits unless said): the residual's

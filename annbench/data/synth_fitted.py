@@ -19,7 +19,7 @@ from annbench.errors import UserError
 
 ATTR = "synth_fit"
 MEAN_ATTR = "synth_fit_mean_"
-FORMAT = 2  # bump when the meaning of a stored parameter changes
+FORMAT = 3  # bump when the meaning of a stored parameter changes (3: the top tree levels evened)
 
 
 @dataclass(frozen=True)
