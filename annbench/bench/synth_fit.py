@@ -414,7 +414,8 @@ def held_out_rows(x: np.ndarray, n: int, queries: int, splits: int, workdir: Pat
         s = held_out_split(x, i, n, queries)
         synth, path = synthetic_curves(s, i, workdir, threads)
         rows.append((real_curves(s.base, s.queries, threads), synth))
-        verdict = fit_check.check_lines(read_fitted(path).source["check"], "image")[-1].strip()
+        model = read_fitted(path)
+        verdict = fit_check.check_lines(model.source["check"], model.base)[-1].strip()
         checks.append(f"split {i}: fit check {verdict}")
     return rows, checks
 

@@ -148,8 +148,9 @@ class Tables:
             even_columns(self.exact[nodes])
             even_columns(self.warp_exact[nodes])
             self.jitter_exact[nodes] = normal_scores(self.jitter_exact[nodes])
-            if level < RADIAL:
-                self.radial[nodes] = normal_scores(self.radial[nodes])
+        for level in range(RADIAL):  # its own levels: the radial table is sized by RADIAL, not EXACT
+            nodes = slice((2 << level) - 2, (4 << level) - 2)
+            self.radial[nodes] = normal_scores(self.radial[nodes])
         with np.errstate(over="ignore"):
             self.salt = np.uint64(seed % (1 << 32)) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(salt)
 

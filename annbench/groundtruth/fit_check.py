@@ -12,12 +12,14 @@ many rows and queries (the first with the seed of the file being made: its first
 rows) give the synthetic ones. A point misses when every set is off the same way
 by more than FAR: one set alone, at a few hundred rows, varies too much to tell.
 Below CHECK_MIN base rows the check gives figures and no verdict: fitted on 90
-real CLIP images (81 as the check's base, 9 as its image queries), it is off by
-0.06 to 0.26 on fits whose sets at 900 rows are within 0.03 to 0.1 of the real
-ones (bench/synth_fit.py's splits, before the tree's top levels were evened; split 0
-now: 0.163 against 0.049); fitted on all 1000, by at most 0.064 then, 0.083 now (seed 0). The
-model was fitted to those rows, so the check is in-sample: a model that cannot reproduce recall even there (a set the
-model's family does not describe) shows it; one that reproduces the sample but
+real CLIP images (81 as the check's base, 9 as its image queries), it was off by
+0.06 to 0.26 on fits whose sets at 900 rows were within 0.03 to 0.1 of the real
+ones (bench/synth_fit.py's splits, before the tree's top levels were evened; now
+split 0's check is off by 0.163 where its set is within 0.049). Fitted on all
+1000, its worst mean is 0.083, 0.093 and 0.028 with seeds 0 to 2 (before the
+evening 0.037, 0.064 and 0.027). The model was fitted to those rows, so the check
+is in-sample: a model that cannot reproduce recall even there (a set the model's
+family does not describe) shows it; one that reproduces the sample but
 extrapolates wrongly to the n generated does not.
 """
 
