@@ -122,31 +122,26 @@ def _judged(pair: pd.DataFrame, winner_id: str, target: float) -> pd.Series:
                 "recall_ties").iloc[0]
 
 
-def test_the_grids_winner_is_what_the_tune_measured_on_its_build_or_tied_with_it(grid_and_tune):
-    """QPS picks among settings that reach a target; on one build they are measured interleaved."""
-    grid, tuned, _, _ = grid_and_tune
+def test_the_tune_measured_the_grids_winner_or_a_setting_the_grid_ties_with_it(grid_and_tune):
+    """The tune cannot miss the grid's winner: on the winner's build it measured the winner itself, or the
+    setting its bisection settled on, which the grid run (those two measured interleaved, one build) ties
+    with the winner; and the winner it names is the fastest of what it measured, so at least as fast there
+    as that setting. Which of two close settings on different builds is faster is not asked of two runs:
+    each measures its builds one after another on a busy machine, and a point's rounds do not span the
+    drift between builds (a CI run ordered M=16 ef_construction 20 and 80, both ef=10, one way in the
+    grid and the other in the tune, each beyond the other's min-max spread)."""
+    grid, tuned, out, _ = grid_and_tune
+    mine = tuned.set_index("id")
     for target in TARGETS:
-        w = best(grid, target, "recall_ties").iloc[0]
+        w, g = best(grid, target, "recall_ties").iloc[0], best(tuned, target, "recall_ties").iloc[0]
+        assert f"recall_ties >= {target:g} (q, nq=20, cpu): hnsw {g['build_label']} {g['search_label']}" in out.stdout
         on_build = tuned[(tuned["build_label"] == w["build_label"]) & (tuned["recall_ties"] >= target)]
         assert len(on_build), f"the tune never measured the grid winner's build {w['build_label']}"
         s = on_build.sort_values("search.ef").iloc[0]  # the build's bisected setting
         if s["id"] != w["id"]:
             judged = _judged(grid[grid["id"].isin([w["id"], s["id"]])], w["id"], target)
             assert tie_state(judged["tie"]) is True, (target, w["search_label"], s["search_label"])
-
-
-def test_the_tunes_winner_is_the_grids_or_tied_with_it(grid_and_tune):
-    """The runs measure different builds at different times on a busy machine, so the two winners may
-    differ by noise: the tune's must be the grid's, or tied with it (the rule of :func:`best`) in a run
-    that measured both."""
-    grid, tuned, out, _ = grid_and_tune
-    for target in TARGETS:
-        w, g = best(grid, target, "recall_ties").iloc[0], best(tuned, target, "recall_ties").iloc[0]
-        assert f"recall_ties >= {target:g} (q, nq=20, cpu): hnsw {g['build_label']} {g['search_label']}" in out.stdout
-        if g["id"] != w["id"]:
-            pairs = [run[run["id"].isin([w["id"], g["id"]])] for run in (grid, tuned)]
-            ties = [tie_state(_judged(pair, w["id"], target)["tie"]) for pair in pairs if len(pair) == 2]
-            assert True in ties, (target, w["build_label"], w["search_label"], g["build_label"], g["search_label"])
+        assert mine.loc[g["id"], "qps"] >= mine.loc[s["id"], "qps"], (target, g["id"], s["id"])
 
 
 def test_tuning_again_measures_nothing(grid_and_tune, small_set):
