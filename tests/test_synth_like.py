@@ -507,3 +507,19 @@ def test_the_noise_floor_halves_the_real_base_and_generates_the_synthetic_set_at
     spread = bench.spread_table([(real, synth), (real, real)])
     ok = all(np.all(np.abs(synth[n] - real[n]) <= bench.GOAL) for n in bench.SETS)
     assert spread[-1] == f"splits with every point within {bench.GOAL}: {1 + int(ok)}/2"
+
+
+def test_the_sample_table_puts_each_splits_pairing_beside_its_worst_point():
+    from annbench.bench import synth_fit as bench
+
+    k = len(bench.POINTS)
+    real = {"text": np.full(k, 0.5), "image": np.full(k, 0.8)}
+    hnsw = bench.POINTS.index(("hnswlib", "ef", 10))
+    near = {"text": real["text"] + 0.01, "image": real["image"] - 0.02}
+    far = {"text": real["text"].copy(), "image": real["image"].copy()}
+    far["text"][hnsw] += 0.12
+    lines = bench.sample_table([(real, near), (real, far)], [(2.681, 0.101), (2.835, 0.15)])
+    first, second = (line.split() for line in lines[2:])
+    assert first[:4] == ["0", "2.681", "0.101", "+0.010"] and first[-2:] == ["IVF1", "-0.020"]
+    assert second[:4] == ["1", "2.835", "0.150", "+0.120"]
+    assert lines[3].endswith("text->image HNSW10 +0.120 (over the goal)")

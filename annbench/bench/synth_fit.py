@@ -27,7 +27,10 @@ goal against each other; then the recall of as many sets of
 that fit at each of ``--scale-n`` sizes (one build a set), whether that spread
 shrinks as n grows towards the sizes users generate; then every point over ``--splits``
 splits (split i draws its rows and fits with seed i): at n = 900 recall is
-noisy, real recall included; then the goal's noise floor: each split's real
+noisy, real recall included; then, per split, its sample's texts' best-match
+z-score and the texts' attribute share fitted to it beside the split's
+text->image HNSW ef 10 and worst point (``sample_table``: the misses follow the
+sample); then the goal's noise floor: each split's real
 base halved, one real half against the other (two real sets of one
 distribution at n = 450: how near a single set can be expected to come) beside
 the split's synthetic set generated at that size (its fit unchanged: a fifth of
@@ -405,6 +408,24 @@ def spread_table(rows: list[tuple[dict, dict]], titles: dict = SETS) -> list[str
     return lines
 
 
+def sample_table(rows: list[tuple[dict, dict]], samples: list[tuple[float, float]]) -> list[str]:
+    """Per split, what its fit sample said of the pairing beside where the split missed: the sample's texts'
+    best-match z-score over its images, the texts' attribute share fitted with it (``samples``), text->image
+    HNSW ef 10 and the point farthest from the real set."""
+    hnsw = POINTS.index(("hnswlib", "ef", 10))
+    names = [f"{SETS[name]} {'IVF' if index == 'ivf_flat' else 'HNSW'}{value}"
+             for name in SETS for index, _, value in POINTS]
+    lines = ["each split's sample (texts against images): the best match's z-score among a text's scores, the "
+             "texts' attribute share fitted to it; synthetic - real text->image HNSW ef 10, and the worst point",
+             f"  {'split':>5} {'z-score':>8} {'share':>6} {'HNSW ef 10':>10}  worst point"]
+    for i, ((real, synth), (z, share)) in enumerate(zip(rows, samples)):
+        diff = np.concatenate([synth[n] - real[n] for n in SETS])
+        j = int(np.argmax(np.abs(diff)))
+        lines.append(f"  {i:5d} {z:8.3f} {share:6.3f} {synth['text'][hnsw] - real['text'][hnsw]:+10.3f}  "
+                     f"{names[j]} {diff[j]:+.3f}{'' if within_goal(diff[j]) else ' (over the goal)'}")
+    return lines
+
+
 def held_out_rows(x: np.ndarray, n: int, queries: int, splits: int, workdir: Path,
                   threads: int = 1) -> tuple[list[tuple[dict, dict]], list[str]]:
     """(real, synthetic) curves of ``splits`` one-modality splits of ``x`` (``held_out_split``), and each
@@ -455,13 +476,15 @@ def main(argv: list[str] | None = None) -> int:
                     help="sizes whose peak RSS is measured, comma-separated ('' for none)")
     args = ap.parse_args(argv)
     images, texts = load_shared(Path(args.shared))
-    rows, mechanics, halves = [], [], []
+    rows, mechanics, halves, samples = [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(max(1, args.splits)):
             s = split(images, texts, i)
             real = real_curves(s.base, s.queries, args.threads)
             synth, path = synthetic_curves(s, i, Path(tmp), args.threads)
             rows.append((real, synth))
+            samples.append((float(pairing_stats(s.fit_images, s.fit_texts)[2]),
+                            read_fitted(path).modalities["text"].attr))
             synth_side = file_side(path)
             mechanics.append((split_mechanics(s.base, s.queries, real), split_mechanics(*synth_side, synth)))
             halves.append(half_curves(s, path, i, Path(tmp), args.threads))
@@ -480,6 +503,7 @@ def main(argv: list[str] | None = None) -> int:
                         print("\n".join(scale_table(path, args.scale_n, args.seeds, len(s.queries["text"]), Path(tmp),
                                                      args.threads)), end="\n\n", flush=True)
         print("\n".join(spread_table(rows)), end="\n\n", flush=True)
+        print("\n".join(sample_table(rows, samples)), end="\n\n", flush=True)
         print("\n".join(noise_table(halves, len(s.base) // 2)), end="\n\n", flush=True)
         print("\n".join(mechanics_table(mechanics)), flush=True)
         if args.sift_splits > 0:

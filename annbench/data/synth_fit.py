@@ -114,6 +114,17 @@ own (6 trees rather than 3 draws of one): split 0 fitted with five seeds spread 
 1 less (-0.040 to +0.018 rather than -0.040 to +0.056), but over 10 splits every point was within 0.05
 on 3 (one tree: 6) and image-to-image IVF nprobe 1 -0.029 on the mean; without the evening, 2 of 10.
 
+What the remaining misses follow (10 splits; bench/synth_fit.py's per-split table): the texts' attribute
+share, fitted with coupling, tracks the sample's best-match z-score (2.57 to 2.84 over the splits; the
+sample's 90 images resampled move it by 0.07 to 0.095, the model's own draws at that size by 0.04 to 0.05:
+real images differ in how they stand out for texts more than the model's do), and text->image HNSW ef 10
+moves by about 0.08 per 0.05 of the share (split 8's model with the share at 0.15, 0.10, 0.05: +0.126,
++0.049, -0.034; IVF nprobe 4 -0.033, -0.009, +0.030). Tried against that: the z-score and kurtosis taken
+on scores less each image's mean score over the texts (a pull on every text, which the model has only along
+the text mean): the share's spread over splits fell (HNSW ef 10 sd 0.040 -> 0.025, split 8 +0.12 -> +0.087)
+but its mean rose (+0.029 -> +0.041), 6 of 10 splits either way; the same with the sample's bootstrap spread
+added to the misfit's units. Six draws of the structure fit's one tree rather than three: 5 of 10.
+
 Kept after all this: the base's residual length per top subtree with its tilt (``radial``, ``tilt``)
 and shared attributes keyed by a deep node (``attr``), which brought every point's mean over 10
 splits within 0.025 (bench/synth_fit.py). Tried on the way (10 splits unless said): the residual's
