@@ -123,7 +123,10 @@ moves by about 0.08 per 0.05 of the share (split 8's model with the share at 0.1
 on scores less each image's mean score over the texts (a pull on every text, which the model has only along
 the text mean): the share's spread over splits fell (HNSW ef 10 sd 0.040 -> 0.025, split 8 +0.12 -> +0.087)
 but its mean rose (+0.029 -> +0.041), 6 of 10 splits either way; the same with the sample's bootstrap spread
-added to the misfit's units. Six draws of the structure fit's one tree rather than three: 5 of 10.
+added to the misfit's units; with that z-score and the base's attribute share (ATTR) at 0.2, HNSW ef 10
+-0.017 +- 0.028 but image->image IVF nprobe 1 +0.032 +- 0.037 (7 of 10 within), 6 of 10; at 0.3, HNSW
+ef 10 +0.082, 1 of 10 (ATTR trades those two points against each other, split by split). Six draws of
+the structure fit's one tree rather than three: 5 of 10.
 
 Kept after all this: the base's residual length per top subtree with its tilt (``radial``, ``tilt``)
 and shared attributes keyed by a deep node (``attr``), which brought every point's mean over 10
