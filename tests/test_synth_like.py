@@ -362,6 +362,11 @@ def test_sift_a_real_set_that_is_not_clip_meets_the_goal_at_split_0(tmp_path):
     assert len(rows) == 4900  # disjoint (SIFT has no duplicate rows among these)
     with pytest.raises(ValueError, match="needs"):
         bench.held_out_split(x, 0, 4600, bench.SIFT_QUERIES)
+    t = bench.held_out_split(x, 1, bench.SIFT_TWIN_N, bench.SIFT_QUERIES, twin=True)  # the noise floor's split
+    assert len(t.base) == len(t.twin) == bench.SIFT_TWIN_N and len(t.fit_images) == bench.SIFT_TWIN_N // 10
+    assert len({tuple(r) for part in (t.base, t.twin, t.queries["image"], t.fit_images) for r in part}) == 4700
+    with pytest.raises(ValueError, match="needs 5540 rows"):
+        bench.held_out_split(x, 0, 2400, bench.SIFT_QUERIES, twin=True)
     real = bench.real_curves(s.base, s.queries)
     synth, path = bench.synthetic_curves(s, 0, tmp_path)
     assert read_fitted(path).other is None  # one modality fitted: the held-out queries in the source are not read
@@ -503,6 +508,13 @@ def test_the_noise_floor_halves_the_real_base_and_generates_the_synthetic_set_at
     whole = all(np.all(np.abs(y[n] - a[n]) <= bench.GOAL) for n in bench.SETS)
     assert every[-2:] == ["2/2", f"{1 + int(whole)}/2"]
     assert "probes every cell" in lines[-1]
+
+    one = {"image": "sift->sift"}  # one query set, drawn otherwise (the SIFT floor)
+    lines = bench.noise_table([({"image": a["image"]}, {"image": b["image"]}, {"image": y["image"]})], h, one,
+                              "two disjoint real sets")
+    assert lines[0] == (f"the goal's noise floor at n = {h} (two disjoint real sets): sd over 1 splits and splits "
+                        "within 0.05")
+    assert len(lines) == 2 + len(bench.POINTS) + 2 and all(line.split()[0] == "sift->sift" for line in lines[2:-2])
 
     spread = bench.spread_table([(real, synth), (real, real)])
     ok = all(np.all(np.abs(synth[n] - real[n]) <= bench.GOAL) for n in bench.SETS)

@@ -40,7 +40,10 @@ and how much an image query's cell gains at a fixed nlist as the base grows
 (``cell_growth``). Then the same goal on a real set that is not CLIP, one
 modality (``--sift-splits``): the shared 5000 SIFT descriptors, normalised (the
 model is of cosine geometry), 4000 as the real base, 500 held out as queries,
-400 more fitted to, 4000 generated; and on a real learned set far from CLIP's geometry
+400 more fitted to, 4000 generated, then the goal's noise floor measured at its own design
+(``twin_rows``: two disjoint real sets of 2000 descriptors with the same queries, and a set fitted on
+200 others and generated at 2000: the one real set here large enough to hold two); and on a real
+learned set far from CLIP's geometry
 (``--token-splits``): the 32,000 token embeddings (256-d) the wordllama package ships,
 10,000 as the real base, 1000 held out, 1000 fitted to, 10,000 generated, with each
 split's fit check (groundtruth/fit_check.py), which says whether the model reproduces
@@ -76,6 +79,7 @@ TEXT_FILES = ("lvis_v1_clip_a+cname.npy", "coco_clip_a+cname.npy", "o365_clip_a+
 SETS = {"text": "text->image", "image": "image->image"}
 SIFT_FILE = Path("sift-5k") / "sift-dataset-5k.tsv"   # 5000 SIFT descriptors: 128 values, then an id
 SIFT_N, SIFT_QUERIES = 4000, 500  # a SIFT split: the real base and generated size, held-out queries (fit: n / 10)
+SIFT_TWIN_N = 2000  # the noise floor's SIFT size: two disjoint real sets, queries and a tenth to fit fit in 5000
 TOKEN_FILE = Path("weights") / "l2_supercat_256.safetensors"  # in the wordllama package
 TOKEN_N, TOKEN_QUERIES = 10_000, 1000  # a token split: the real base and generated size, held-out queries
 SHARED = Path(os.environ.get("ANNBENCH_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
@@ -95,6 +99,7 @@ class Split:
     fit_texts: np.ndarray | None  # ... and a tenth of the texts (None: one modality, as SIFT)
     base: np.ndarray         # the real base (900 images, none of them fitted to)
     queries: dict            # real queries: text (the other texts), image (the 100 images drawn aside)
+    twin: np.ndarray | None = None  # a second real base of the same size, disjoint from the rest (noise floor)
 
 
 def split(images: np.ndarray, texts: np.ndarray, index: int) -> Split:
@@ -121,13 +126,15 @@ def load_tokens() -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-def held_out_split(x: np.ndarray, index: int, n: int, queries: int) -> Split:
-    """A one-modality split: ``n`` rows as the real base, ``queries`` held out as its queries, and
-    ``n // 10`` more to fit to, all disjoint (seed ``index``)."""
+def held_out_split(x: np.ndarray, index: int, n: int, queries: int, twin: bool = False) -> Split:
+    """A one-modality split: ``n`` rows as the real base, ``queries`` held out as its queries, ``n // 10``
+    more to fit to and, with ``twin``, ``n`` more as a second real base, all disjoint (seed ``index``)."""
     p = np.random.default_rng(index).permutation(len(x))
-    if n + queries + n // 10 > len(x):
-        raise ValueError(f"a split of {n} needs {n + queries + n // 10} rows, there are {len(x)}")
-    return Split(x[p[n + queries:n + queries + n // 10]], None, x[p[:n]], {"image": x[p[n:n + queries]]})
+    fit = n + queries + n // 10
+    if fit + (n if twin else 0) > len(x):
+        raise ValueError(f"a split of {n} needs {fit + (n if twin else 0)} rows, there are {len(x)}")
+    return Split(x[p[n + queries:fit]], None, x[p[:n]], {"image": x[p[n:n + queries]]},
+                 x[p[fit:fit + n]] if twin else None)
 
 
 def exact_curve(xb: np.ndarray, xq: np.ndarray, threads: int = 1) -> np.ndarray:
@@ -211,17 +218,19 @@ def half_curves(s: Split, synth_path: Path, seed: int, workdir: Path, threads: i
     return real_curves(s.base[:h], s.queries, threads), real_curves(s.base[h:], s.queries, threads), synth
 
 
-def noise_table(rows: list[tuple[dict, dict, dict]], n: int) -> list[str]:
-    """Per point over the splits: a real half less the other (two real sets of one distribution: what the goal
-    can ask of a set of ``n`` rows) beside the synthetic set less the first real half; sd and splits within
-    GOAL, and the splits with every point within GOAL."""
+HALVES = "each split's real base halved; the synthetic set generated at that size"
+
+
+def noise_table(rows: list[tuple[dict, dict, dict]], n: int, titles: dict = SETS, how: str = HALVES) -> list[str]:
+    """Per point over the splits: a real set less another (two real sets of one distribution: what the goal
+    can ask of a set of ``n`` rows) beside the synthetic set less the first; sd and splits within GOAL, and
+    the splits with every point within GOAL. ``how``: how the sets were drawn."""
     pairs = {"real B - real A": [(a, b) for a, b, _ in rows], "synthetic - real A": [(a, y) for a, _, y in rows]}
-    sides = {title: np.array([np.concatenate([y[name] - r[name] for name in SETS]) for r, y in p])
+    sides = {title: np.array([np.concatenate([y[name] - r[name] for name in titles]) for r, y in p])
              for title, p in pairs.items()}
-    lines = [f"the goal's noise floor at n = {n} (each split's real base halved; the synthetic set generated at "
-             f"n = {n}): sd over {len(rows)} splits and splits within {GOAL}",
+    lines = [f"the goal's noise floor at n = {n} ({how}): sd over {len(rows)} splits and splits within {GOAL}",
              f"  {'queries':13} {'index':9} {'setting':10}" + "".join(f"{title:>26}" for title in sides)]
-    points = [(title, index, param, value) for title in SETS.values() for index, param, value in POINTS]
+    points = [(title, index, param, value) for title in titles.values() for index, param, value in POINTS]
     for j, (title, index, param, value) in enumerate(points):
         lines.append(f"  {title:13} {index:9} {param + '=' + str(value):10}" + "".join(
             f"{d[:, j].std():>18.3f} {int(np.sum(within_goal(d[:, j]))):>3}/{len(d)}" for d in sides.values()))
@@ -426,6 +435,19 @@ def sample_table(rows: list[tuple[dict, dict]], samples: list[tuple[float, float
     return lines
 
 
+def twin_rows(x: np.ndarray, n: int, queries: int, splits: int, workdir: Path, threads: int = 1
+              ) -> list[tuple[dict, dict, dict]]:
+    """The goal's noise floor measured at the goal's own design on a one-modality set: per split (seed
+    ``100 + i``), two disjoint real bases of ``n`` rows with the same held-out queries, and the synthetic set
+    fitted on ``n // 10`` other rows and generated at ``n`` (``noise_table``'s rows)."""
+    rows = []
+    for i in range(splits):
+        s = held_out_split(x, 100 + i, n, queries, twin=True)
+        synth, _ = synthetic_curves(s, 100 + i, workdir, threads)
+        rows.append((real_curves(s.base, s.queries, threads), real_curves(s.twin, s.queries, threads), synth))
+    return rows
+
+
 def held_out_rows(x: np.ndarray, n: int, queries: int, splits: int, workdir: Path,
                   threads: int = 1) -> tuple[list[tuple[dict, dict]], list[str]]:
     """(real, synthetic) curves of ``splits`` one-modality splits of ``x`` (``held_out_split``), and each
@@ -509,9 +531,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.sift_splits > 0:
             print(f"\nSIFT (the shared {SIFT_FILE.parent}, normalised: angular): fitted on {SIFT_N // 10} descriptors, "
                   f"{SIFT_N} generated; real: {SIFT_N} descriptors, {SIFT_QUERIES} held-out queries")
-            sift, checks = held_out_rows(load_sift(Path(args.shared)), SIFT_N, SIFT_QUERIES, args.sift_splits,
-                                         Path(tmp), args.threads)
-            print("\n".join([*spread_table(sift, {"image": "sift->sift"}), *checks]), flush=True)
+            x = load_sift(Path(args.shared))
+            sift, checks = held_out_rows(x, SIFT_N, SIFT_QUERIES, args.sift_splits, Path(tmp), args.threads)
+            print("\n".join([*spread_table(sift, {"image": "sift->sift"}), *checks]), end="\n\n", flush=True)
+            twins = twin_rows(x, SIFT_TWIN_N, SIFT_QUERIES, args.sift_splits, Path(tmp), args.threads)
+            print("\n".join(noise_table(twins, SIFT_TWIN_N, {"image": "sift->sift"},
+                                         f"two disjoint real SIFT sets, the same {SIFT_QUERIES} held-out queries; "
+                                         f"the synthetic set fitted on {SIFT_TWIN_N // 10} other rows")), flush=True)
         if args.token_splits > 0:
             print(f"\ntoken embeddings (wordllama's {TOKEN_FILE.name}: 32,000 x 256, normalised): fitted on "
                   f"{TOKEN_N // 10} rows, {TOKEN_N} generated; real: {TOKEN_N} rows, {TOKEN_QUERIES} held-out queries")
