@@ -79,7 +79,7 @@ TEXT_FILES = ("lvis_v1_clip_a+cname.npy", "coco_clip_a+cname.npy", "o365_clip_a+
 SETS = {"text": "text->image", "image": "image->image"}
 SIFT_FILE = Path("sift-5k") / "sift-dataset-5k.tsv"   # 5000 SIFT descriptors: 128 values, then an id
 SIFT_N, SIFT_QUERIES = 4000, 500  # a SIFT split: the real base and generated size, held-out queries (fit: n / 10)
-SIFT_TWIN_N = 2000  # the noise floor's SIFT size: two disjoint real sets, queries and a tenth to fit fit in 5000
+SIFT_TWIN_N = 2000  # the noise floor's SIFT size: two real sets, the queries and a tenth (4700 rows) fit in 5000
 TOKEN_FILE = Path("weights") / "l2_supercat_256.safetensors"  # in the wordllama package
 TOKEN_N, TOKEN_QUERIES = 10_000, 1000  # a token split: the real base and generated size, held-out queries
 SHARED = Path(os.environ.get("ANNBENCH_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
@@ -422,8 +422,7 @@ def sample_table(rows: list[tuple[dict, dict]], samples: list[tuple[float, float
     best-match z-score over its images, the texts' attribute share fitted with it (``samples``), text->image
     HNSW ef 10 and the point farthest from the real set."""
     hnsw = POINTS.index(("hnswlib", "ef", 10))
-    names = [f"{SETS[name]} {'IVF' if index == 'ivf_flat' else 'HNSW'}{value}"
-             for name in SETS for index, _, value in POINTS]
+    names = [f"{title} {point}" for title in SETS.values() for point in fit_check.NAMES]
     lines = ["each split's sample (texts against images): the best match's z-score among a text's scores, the "
              "texts' attribute share fitted to it; synthetic - real text->image HNSW ef 10, and the worst point",
              f"  {'split':>5} {'z-score':>8} {'share':>6} {'HNSW ef 10':>10}  worst point"]
@@ -505,8 +504,8 @@ def main(argv: list[str] | None = None) -> int:
             real = real_curves(s.base, s.queries, args.threads)
             synth, path = synthetic_curves(s, i, Path(tmp), args.threads)
             rows.append((real, synth))
-            samples.append((float(pairing_stats(s.fit_images, s.fit_texts)[2]),
-                            read_fitted(path).modalities["text"].attr))
+            model = read_fitted(path)
+            samples.append((float(pairing_stats(s.fit_images, s.fit_texts)[2]), model.modalities["text"].attr))
             synth_side = file_side(path)
             mechanics.append((split_mechanics(s.base, s.queries, real), split_mechanics(*synth_side, synth)))
             halves.append(half_curves(s, path, i, Path(tmp), args.threads))
@@ -514,7 +513,6 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"split 0: fitted on {len(s.fit_images)} images + {len(s.fit_texts)} texts, {len(s.base)} "
                       f"generated; real: {len(s.base)} images, {len(s.queries['text'])} text and "
                       f"{len(s.queries['image'])} image queries")
-                model = read_fitted(path)
                 print("\n".join([model.describe(), *fit_check.check_lines(model.source["check"], model.base)]))
                 print("\n".join(point_table(real, synth)), end="\n\n", flush=True)
                 print("\n".join(cross_table(s, synth_side, real, synth, args.threads)), end="\n\n", flush=True)

@@ -38,6 +38,7 @@ K, TRUTH = 10, 100
 GOAL = 0.05
 POINTS = (("ivf_flat", "nprobe", 1), ("ivf_flat", "nprobe", 4), ("ivf_flat", "nprobe", 16),
           ("hnswlib", "ef", 10), ("hnswlib", "ef", 40))
+NAMES = tuple(f"IVF{v}" if index == "ivf_flat" else f"HNSW{v}" for index, _, v in POINTS)  # as printed
 HNSW_BUILD = {"M": 16, "ef_construction": 100}
 CHECK_QUERIES = 1000  # queries of each kind in the fit check, at most (of the base's: at most a tenth of its rows)
 CHECK_BUILDS = 2      # builds each point of the fit check is the mean of
@@ -138,7 +139,6 @@ def check_fit(model, samples: dict[str, np.ndarray], seed: int = 0, builds: int 
 def check_lines(check: dict, base: str) -> list[str]:
     """The fit check as a person reads it: synthetic less real at every point (the mean over the sets and
     their range), and what it says (:func:`verdict`)."""
-    names = [f"IVF{v}" if index == "ivf_flat" else f"HNSW{v}" for index, _, v in POINTS]
     lines = [f"  fit check at the sample's size ({check['n']} sampled {base} rows as the base, IVF nlist "
              f"{check['nlist']}, HNSW M {HNSW_BUILD['M']}; {check['sets']} generated sets, {check['builds']} "
              f"builds each), synthetic - real recall@{K}, mean [range over the sets]:"]
@@ -146,9 +146,9 @@ def check_lines(check: dict, base: str) -> list[str]:
     for kind, real in sorted(check["real"].items(), key=lambda item: item[0] == base):  # cross-modal first
         diffs[f"{kind}->{base}"] = d = np.array(check["synthetic"][kind]) - np.array(real)
         lines.append(f"    {kind}->{base} ({check['queries'][kind]} queries): " + " ".join(
-            f"{name} {m:+.3f} [{lo:+.2f},{hi:+.2f}]" for name, m, lo, hi in zip(names, d.mean(0), d.min(0), d.max(0))))
-    worst, where = max((abs(float(d.mean(0)[j])), f"{title} {names[j]}") for title, d in diffs.items()
-                       for j in range(len(names)))
+            f"{name} {m:+.3f} [{lo:+.2f},{hi:+.2f}]" for name, m, lo, hi in zip(NAMES, d.mean(0), d.min(0), d.max(0))))
+    worst, where = max((abs(float(d.mean(0)[j])), f"{title} {NAMES[j]}") for title, d in diffs.items()
+                       for j in range(len(NAMES)))
     lines.append(f"    worst mean {worst:.3f} ({where}): {verdict(list(diffs.values()), check['n'])}")
     return lines
 
