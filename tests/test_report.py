@@ -214,6 +214,26 @@ def test_report_page_and_files(fixture_report: Path) -> None:
         assert remote not in html, remote
 
 
+def test_chart_images_keep_their_text_inside_the_figure(sections, colors) -> None:
+    """Every chart's title and subtitle, drawn to a file, lie inside the figure: a long subtitle wraps, and the
+    title stays above it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from annbench.report.charts import draw
+
+    drawn = [c for s in sections for c in s.charts] + comparison_charts(sections, RECALL, colors)
+    assert any(len(c["subtitle"]) > 110 for c in drawn)  # the fixture has subtitles longer than one line
+    for chart in drawn:
+        fig = draw(chart)
+        renderer = FigureCanvasAgg(fig).get_renderer()
+        ax = fig.axes[0]
+        title, (subtitle,) = ax.title.get_window_extent(renderer), ax.texts
+        box = subtitle.get_window_extent(renderer)
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.x1, (chart["id"], chart["subtitle"])
+        assert title.y1 <= fig.bbox.y1 and box.y1 <= title.y0 + 1, chart["id"]
+        assert " ".join(subtitle.get_text().split()) == " ".join(chart["subtitle"].split())
+
+
 @pytest.mark.parametrize("tie, text", [(True, "tie within noise"), (False, "beyond the round-to-round spread"),
                                        (None, "spread unknown (one round)")])
 def test_cards_and_tables_say_when_the_winner_is_within_noise(tie, text) -> None:

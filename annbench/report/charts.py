@@ -5,6 +5,7 @@ Uses ``Figure`` directly (no pyplot): no global state, no display backend.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from matplotlib import rc_context
@@ -15,6 +16,8 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 MARKERS = {"circle": "o", "square": "s", "triangle": "^", "diamond": "D"}
 FORMATS = ("png", "svg")
 INK, GRID = "#2b2f36", "#e6e8ec"
+SUBTITLE_PT = 7.5     # the subtitle's font size ...
+SUBTITLE_LINE_IN = 0.13  # ... and the height of one of its lines (a long subtitle wraps: the figure grows)
 
 
 def _text(value: str) -> str:
@@ -70,7 +73,12 @@ def _draw_bars(ax, chart: dict) -> None:
     ax.set_xticklabels([_text(c) for c in cats], rotation=35, ha="right", fontsize=7)
 
 
-def _style(ax, chart: dict, pos: dict[str, int] | None) -> None:
+def _subtitle_lines(subtitle: str, width_in: float) -> list[str]:
+    """The subtitle wrapped to the axes' width (a DejaVu Sans character is about 0.55 em wide)."""
+    return textwrap.wrap(_text(subtitle), max(30, int(width_in * 72 / (0.55 * SUBTITLE_PT)))) or [""]
+
+
+def _style(ax, chart: dict, pos: dict[str, int] | None, subtitle: list[str]) -> None:
     if chart["x"]["log"]:
         ax.set_xscale("log")
         _log_ticks(ax.xaxis)
@@ -91,8 +99,10 @@ def _style(ax, chart: dict, pos: dict[str, int] | None) -> None:
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.tick_params(colors=INK, labelsize=8)
-    ax.set_title(_text(chart["title"]), loc="left", fontsize=11, color=INK, fontweight="bold", pad=18)
-    ax.text(0, 1.02, _text(chart["subtitle"]), transform=ax.transAxes, fontsize=7.5, color="#6b7280")
+    extra_pt = 72 * SUBTITLE_LINE_IN * (len(subtitle) - 1)
+    ax.set_title(_text(chart["title"]), loc="left", fontsize=11, color=INK, fontweight="bold", pad=18 + extra_pt)
+    ax.text(0, 1.02, "\n".join(subtitle), transform=ax.transAxes, fontsize=SUBTITLE_PT, color="#6b7280",
+            va="bottom", linespacing=1.2)
 
 
 def _short(value: float, _pos=None) -> str:
@@ -123,10 +133,13 @@ def draw(chart: dict) -> Figure:
     legend_in = 0.2 * -(-n_series // ncol) + 0.3 if below else 0.0
     longest = max((len(c) for c in chart["x"].get("categories") or []), default=0)
     bottom_in = (0.45 + 0.042 * longest) if bar else 0.55 + legend_in
-    height = 3.9 + bottom_in
-    fig = Figure(figsize=(max(6.4, 0.45 * n_cats + 2) if bar else 6.4, height))
+    width = max(6.4, 0.45 * n_cats + 2) if bar else 6.4
+    subtitle = _subtitle_lines(chart["subtitle"], width * 0.85)
+    top_in = 0.62 + SUBTITLE_LINE_IN * (len(subtitle) - 1)
+    height = 3.28 + top_in + bottom_in
+    fig = Figure(figsize=(width, height))
     ax = fig.add_subplot()
-    fig.subplots_adjust(left=0.12, right=0.97, top=1 - 0.62 / height, bottom=bottom_in / height)
+    fig.subplots_adjust(left=0.12, right=0.97, top=1 - top_in / height, bottom=bottom_in / height)
     pos = _positions(chart)
     if bar:
         _draw_bars(ax, chart)
@@ -135,10 +148,10 @@ def draw(chart: dict) -> Figure:
             _draw_series(ax, chart, s, pos)
         if below:
             ax.legend(fontsize=7, ncol=ncol, frameon=False, loc="upper left",
-                      bbox_to_anchor=(-0.02, -0.5 / (height - bottom_in - 0.62) - 0.02))
+                      bbox_to_anchor=(-0.02, -0.5 / (height - bottom_in - top_in) - 0.02))
         elif n_series:
             ax.legend(fontsize=7, frameon=False, loc="best")
-    _style(ax, chart, pos)
+    _style(ax, chart, pos, subtitle)
     return fig
 
 
