@@ -135,7 +135,7 @@ bench-import: $(STAMP)
 # simulations multiply small matrices, 5x faster on one thread than on two busy cores; 10 splits, 5 more
 # sets of split 0's fit at 900 and 9000 rows (1.5 min), 10 SIFT splits and their noise floor (2.5 min),
 # 3 splits of wordllama's token embeddings at 10,000 rows (2 min) and the memory bound at 250k and 1M
-# rows (8 to 10 min): about 24 min
+# rows (8 to 10 min): about 26 min (the 10 CLIP splits with their noise floors: 10 to 12 min)
 .PHONY: bench-synth-fit
 bench-synth-fit: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(PY) -m annbench.bench.synth_fit

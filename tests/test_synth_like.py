@@ -479,9 +479,12 @@ def test_the_noise_floor_halves_the_real_base_and_generates_the_synthetic_set_at
     from annbench.bench import synth_fit as bench
 
     real, synth, s, path = curves_at_split0
-    a, b, y = bench.half_curves(s, path, 0, tmp_path)
+    pairs = bench.half_curves(s, path, 0, tmp_path)
+    assert list(pairs) == [bench.REAL_PAIR, bench.SYNTH_PAIR, bench.MODEL_PAIR]
+    (a, b), (a2, y), (ma, mb) = pairs.values()
+    assert a2 is a  # the synthetic set is set against the first real half
     h = len(s.base) // 2
-    assert set(a) == set(b) == set(y) == set(bench.SETS)
+    assert set(a) == set(b) == set(y) == set(ma) == set(mb) == set(bench.SETS)
     # the half-size set is the first half of the split's own synthetic set (blocks are keyed by index), the queries
     # the same: searched with its own exact truth, the same curve
     ds = read_dataset(path)
@@ -490,12 +493,18 @@ def test_the_noise_floor_halves_the_real_base_and_generates_the_synthetic_set_at
         np.testing.assert_allclose(y[name], bench.exact_curve(first, qs.queries), atol=2e-3)
     np.testing.assert_allclose(a["text"], bench.exact_curve(s.base[:h], s.queries["text"]), atol=1e-12)
     assert not np.allclose(a["text"], b["text"])  # two real halves: two sets, two curves
-    assert not list(tmp_path.glob("half-*.hdf5"))  # the set is removed once measured
+    # the model's two draws of h rows are the two halves of the split's own set (drawn with its seed at 2h = 900)
+    second = np.asarray(ds.xb[h:])
+    for name, qs in ds.query_sets.items():
+        np.testing.assert_allclose(ma[name], bench.exact_curve(first, qs.queries), atol=1e-12)
+        np.testing.assert_allclose(mb[name], bench.exact_curve(second, qs.queries), atol=1e-12)
+    assert not np.allclose(ma["text"], mb["text"])
+    assert not list(tmp_path.glob("half-*.hdf5")) and not list(tmp_path.glob("draws-*.hdf5"))  # removed once measured
     # nlist 16 at 450 rows: nprobe 16 probes every cell on every side
     j = bench.POINTS.index(("ivf_flat", "nprobe", 16))
     assert a["text"][j] == b["text"][j] == y["text"][j] == 1.0
 
-    lines = bench.noise_table([(a, a, y), (a, a, a)], h)
+    lines = bench.noise_table({bench.REAL_PAIR: [(a, a), (a, a)], bench.SYNTH_PAIR: [(a, y), (a, a)]}, h)
     assert lines[0].startswith(f"the goal's noise floor at n = {h}")
     points = lines[2:2 + 2 * len(bench.POINTS)]
     for line, name, k in zip(points, [n for n in bench.SETS for _ in bench.POINTS], list(range(len(bench.POINTS))) * 2):
@@ -510,11 +519,15 @@ def test_the_noise_floor_halves_the_real_base_and_generates_the_synthetic_set_at
     assert "probes every cell" in lines[-1]
 
     one = {"image": "sift->sift"}  # one query set, drawn otherwise (the SIFT floor)
-    lines = bench.noise_table([({"image": a["image"]}, {"image": b["image"]}, {"image": y["image"]})], h, one,
+    lines = bench.noise_table({bench.REAL_PAIR: [({"image": a["image"]}, {"image": b["image"]})],
+                               bench.SYNTH_PAIR: [({"image": a["image"]}, {"image": y["image"]})],
+                               bench.MODEL_PAIR: [({"image": ma["image"]}, {"image": mb["image"]})]}, h, one,
                               "two disjoint real sets")
     assert lines[0] == (f"the goal's noise floor at n = {h} (two disjoint real sets): sd over 1 splits and splits "
                         "within 0.05")
     assert len(lines) == 2 + len(bench.POINTS) + 2 and all(line.split()[0] == "sift->sift" for line in lines[2:-2])
+    assert lines[1].split()[3:] == " ".join([bench.REAL_PAIR, bench.SYNTH_PAIR, bench.MODEL_PAIR]).split()
+    assert all(len(line.split()) == 3 + 2 * 3 for line in lines[2:-2])  # queries, index, setting; 3 x (sd, within)
 
     spread = bench.spread_table([(real, synth), (real, real)])
     ok = all(np.all(np.abs(synth[n] - real[n]) <= bench.GOAL) for n in bench.SETS)

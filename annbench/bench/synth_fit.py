@@ -30,19 +30,24 @@ splits (split i draws its rows and fits with seed i): at n = 900 recall is
 noisy, real recall included; then, per split, its sample's texts' best-match
 z-score and the texts' attribute share fitted to it beside the split's
 text->image HNSW ef 10 and worst point (``sample_table``: the misses follow the
-sample); then the goal's noise floor: each split's real
-base halved, one real half against the other (two real sets of one
-distribution at n = 450: how near a single set can be expected to come) beside
-the split's synthetic set generated at that size (its fit unchanged: a fifth of
-450) against the first half; then, over the same splits, real and synthetic side
+sample); then the goal's noise floor: at n = 900, each split's
+synthetic set against its real base beside two draws of its fitted model (the
+set and the next 900 rows of one population: ``model_draws``, what the goal asks
+of a model that describes the data exactly, with the model's own sampling noise);
+at n = 450, each split's real base halved, one real half against the other (two
+real sets of one distribution: how near a single set can be expected to come,
+and whether the model's draws differ as much as real sets do) beside the split's
+synthetic set generated at that size (its fit unchanged: a fifth of 450) against
+the first half and the model's two draws of 450; then, over the same splits, real and synthetic side
 by side, what sets text->image IVF recall apart from HNSW's (``text_mechanics``),
 and how much an image query's cell gains at a fixed nlist as the base grows
 (``cell_growth``). Then the same goal on a real set that is not CLIP, one
 modality (``--sift-splits``): the shared 5000 SIFT descriptors, normalised (the
 model is of cosine geometry), 4000 as the real base, 500 held out as queries,
 400 more fitted to, 4000 generated, then the goal's noise floor measured at its own design
-(``twin_rows``: two disjoint real sets of 2000 descriptors with the same queries, and a set fitted on
-200 others and generated at 2000: the one real set here large enough to hold two); and on a real
+(``twin_rows``: two disjoint real sets of 2000 descriptors with the same queries, a set fitted on
+200 others and generated at 2000, and two draws of 2000 of that fit: the one real set here large
+enough to hold two); and on a real
 learned set far from CLIP's geometry
 (``--token-splits``): the 32,000 token embeddings (256-d) the wordllama package ships,
 10,000 as the real base, 1000 held out, 1000 fitted to, 10,000 generated, with each
@@ -208,34 +213,57 @@ def generated_curves(model, path: Path, n: int, nq: int, seed: int, threads: int
         path.unlink()
 
 
-def half_curves(s: Split, synth_path: Path, seed: int, workdir: Path, threads: int = 1) -> tuple[dict, dict, dict]:
-    """The goal's noise floor at half the split's size: recall on the two disjoint halves of the real base
-    (the same queries) and on the split's synthetic set generated at that size (its first half: blocks are
-    keyed by index)."""
-    h = len(s.base) // 2
-    synth = generated_curves(read_fitted(synth_path), workdir / f"half-{seed}.hdf5", h, len(s.queries["text"]),
-                             seed, threads)
-    return real_curves(s.base[:h], s.queries, threads), real_curves(s.base[h:], s.queries, threads), synth
+def half_curves(s: Split, synth_path: Path, seed: int, workdir: Path, threads: int = 1) -> dict[str, tuple]:
+    """The goal's noise floor at half the split's size (``noise_table``'s pairs): the two disjoint halves of
+    the real base (the same queries), the split's synthetic set generated at that size (its first half:
+    blocks are keyed by index) against the first, and two draws of that size of the split's fitted model."""
+    h, nq = len(s.base) // 2, len(s.queries["text"])
+    synth = generated_curves(read_fitted(synth_path), workdir / f"half-{seed}.hdf5", h, nq, seed, threads)
+    real_a = real_curves(s.base[:h], s.queries, threads)
+    return {REAL_PAIR: (real_a, real_curves(s.base[h:], s.queries, threads)), SYNTH_PAIR: (real_a, synth),
+            MODEL_PAIR: model_draws(synth_path, h, nq, seed, workdir, threads)}
+
+
+def by_title(rows: list[dict[str, tuple]]) -> dict[str, list[tuple]]:
+    """Per-split {title: pair} rows as {title: [pair per split]} (``noise_table``'s input)."""
+    return {title: [row[title] for row in rows] for title in rows[0]}
 
 
 HALVES = "each split's real base halved; the synthetic set generated at that size"
+REAL_PAIR, SYNTH_PAIR, MODEL_PAIR = "real B - real A", "synthetic - real A", "model B - model A"
+AT_SIZE = "each split's synthetic set against its real base; two draws of its fitted model, the first that set"
 
 
-def noise_table(rows: list[tuple[dict, dict, dict]], n: int, titles: dict = SETS, how: str = HALVES) -> list[str]:
-    """Per point over the splits: a real set less another (two real sets of one distribution: what the goal
-    can ask of a set of ``n`` rows) beside the synthetic set less the first; sd and splits within GOAL, and
-    the splits with every point within GOAL. ``how``: how the sets were drawn."""
-    pairs = {"real B - real A": [(a, b) for a, b, _ in rows], "synthetic - real A": [(a, y) for a, _, y in rows]}
-    sides = {title: np.array([np.concatenate([y[name] - r[name] for name in titles]) for r, y in p])
+def model_draws(path: Path, n: int, nq: int, seed: int, workdir: Path, threads: int = 1) -> tuple[dict, dict]:
+    """The model against itself: two disjoint draws of ``n`` rows of one fitted population (the first and
+    the next ``n`` rows of a set of ``2 n`` generated from the fitted model of ``path`` with ``seed``), each
+    searched with that set's ``nq`` queries of each kind against its own exact truth. No fit and no new population between
+    them: how far two sets of a distribution the model describes exactly differ, at ``n``."""
+    draws = write_clip_synth_like(workdir / f"draws-{seed}.hdf5", read_fitted(path), n=2 * n, nq=nq, seed=seed,
+                                  k=TRUTH, force=True)
+    try:
+        xb, queries = file_side(draws)
+    finally:
+        draws.unlink()
+    return real_curves(xb[:n], queries, threads), real_curves(xb[n:2 * n], queries, threads)
+
+
+def noise_table(pairs: dict[str, list[tuple[dict, dict]]], n: int, titles: dict = SETS, how: str = HALVES
+                ) -> list[str]:
+    """Per point over the splits, for each kind of pair of sets (``pairs``: {title: [(a, b) per split]}), b
+    less a: sd and splits within GOAL, and the splits with every point within GOAL. Two real sets of one
+    distribution say what the goal can ask of a set of ``n`` rows; ``how``: how the sets were drawn."""
+    sides = {title: np.array([np.concatenate([b[name] - a[name] for name in titles]) for a, b in p])
              for title, p in pairs.items()}
-    lines = [f"the goal's noise floor at n = {n} ({how}): sd over {len(rows)} splits and splits within {GOAL}",
+    splits = len(next(iter(pairs.values())))
+    lines = [f"the goal's noise floor at n = {n} ({how}): sd over {splits} splits and splits within {GOAL}",
              f"  {'queries':13} {'index':9} {'setting':10}" + "".join(f"{title:>26}" for title in sides)]
     points = [(title, index, param, value) for title in titles.values() for index, param, value in POINTS]
     for j, (title, index, param, value) in enumerate(points):
         lines.append(f"  {title:13} {index:9} {param + '=' + str(value):10}" + "".join(
             f"{d[:, j].std():>18.3f} {int(np.sum(within_goal(d[:, j]))):>3}/{len(d)}" for d in sides.values()))
     lines.append(f"  {'every point within ' + str(GOAL):34}" + "".join(
-        f"{sum(goal_met(r, y) for r, y in p):>22}/{len(p)}" for p in pairs.values()))
+        f"{sum(goal_met(a, b) for a, b in p):>22}/{len(p)}" for p in pairs.values()))
     nlist = nlist_for(n)
     if any(index == "ivf_flat" and value >= nlist for index, _, value in POINTS):
         lines.append(f"  (nlist {nlist} at n = {n}: an nprobe of {nlist} or more probes every cell, recall 1)")
@@ -435,15 +463,18 @@ def sample_table(rows: list[tuple[dict, dict]], samples: list[tuple[float, float
 
 
 def twin_rows(x: np.ndarray, n: int, queries: int, splits: int, workdir: Path, threads: int = 1
-              ) -> list[tuple[dict, dict, dict]]:
+              ) -> list[dict[str, tuple]]:
     """The goal's noise floor measured at the goal's own design on a one-modality set: per split (seed
-    ``100 + i``), two disjoint real bases of ``n`` rows with the same held-out queries, and the synthetic set
-    fitted on ``n // 10`` other rows and generated at ``n`` (``noise_table``'s rows)."""
+    ``100 + i``), two disjoint real bases of ``n`` rows with the same held-out queries, the synthetic set
+    fitted on ``n // 10`` other rows and generated at ``n`` against the first, and two draws of ``n`` of that
+    fitted model (``noise_table``'s pairs)."""
     rows = []
     for i in range(splits):
         s = held_out_split(x, 100 + i, n, queries, twin=True)
-        synth, _ = synthetic_curves(s, 100 + i, workdir, threads)
-        rows.append((real_curves(s.base, s.queries, threads), real_curves(s.twin, s.queries, threads), synth))
+        synth, path = synthetic_curves(s, 100 + i, workdir, threads)
+        real_a = real_curves(s.base, s.queries, threads)
+        rows.append({REAL_PAIR: (real_a, real_curves(s.twin, s.queries, threads)), SYNTH_PAIR: (real_a, synth),
+                     MODEL_PAIR: model_draws(path, n, queries, 100 + i, workdir, threads)})
     return rows
 
 
@@ -497,7 +528,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="sizes whose peak RSS is measured, comma-separated ('' for none)")
     args = ap.parse_args(argv)
     images, texts = load_shared(Path(args.shared))
-    rows, mechanics, halves, samples = [], [], [], []
+    rows, mechanics, halves, samples, at_size = [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(max(1, args.splits)):
             s = split(images, texts, i)
@@ -509,6 +540,9 @@ def main(argv: list[str] | None = None) -> int:
             synth_side = file_side(path)
             mechanics.append((split_mechanics(s.base, s.queries, real), split_mechanics(*synth_side, synth)))
             halves.append(half_curves(s, path, i, Path(tmp), args.threads))
+            at_size.append({"synthetic - real": (real, synth),
+                            MODEL_PAIR: model_draws(path, len(s.base), len(s.queries["text"]), i, Path(tmp),
+                                                    args.threads)})
             if i == 0:
                 print(f"split 0: fitted on {len(s.fit_images)} images + {len(s.fit_texts)} texts, {len(s.base)} "
                       f"generated; real: {len(s.base)} images, {len(s.queries['text'])} text and "
@@ -524,7 +558,8 @@ def main(argv: list[str] | None = None) -> int:
                                                      args.threads)), end="\n\n", flush=True)
         print("\n".join(spread_table(rows)), end="\n\n", flush=True)
         print("\n".join(sample_table(rows, samples)), end="\n\n", flush=True)
-        print("\n".join(noise_table(halves, len(s.base) // 2)), end="\n\n", flush=True)
+        print("\n".join(noise_table(by_title(at_size), len(s.base), how=AT_SIZE)), end="\n\n", flush=True)
+        print("\n".join(noise_table(by_title(halves), len(s.base) // 2)), end="\n\n", flush=True)
         print("\n".join(mechanics_table(mechanics)), flush=True)
         if args.sift_splits > 0:
             print(f"\nSIFT (the shared {SIFT_FILE.parent}, normalised: angular): fitted on {SIFT_N // 10} descriptors, "
@@ -533,9 +568,10 @@ def main(argv: list[str] | None = None) -> int:
             sift, checks = held_out_rows(x, SIFT_N, SIFT_QUERIES, args.sift_splits, Path(tmp), args.threads)
             print("\n".join([*spread_table(sift, {"image": "sift->sift"}), *checks]), end="\n\n", flush=True)
             twins = twin_rows(x, SIFT_TWIN_N, SIFT_QUERIES, args.sift_splits, Path(tmp), args.threads)
-            print("\n".join(noise_table(twins, SIFT_TWIN_N, {"image": "sift->sift"},
+            print("\n".join(noise_table(by_title(twins), SIFT_TWIN_N, {"image": "sift->sift"},
                                          f"two disjoint real SIFT sets, the same {SIFT_QUERIES} held-out queries; "
-                                         f"the synthetic set fitted on {SIFT_TWIN_N // 10} other rows")), flush=True)
+                                         f"the synthetic set fitted on {SIFT_TWIN_N // 10} other rows; two draws of its fitted model")),
+                  flush=True)
         if args.token_splits > 0:
             print(f"\ntoken embeddings (wordllama's {TOKEN_FILE.name}: 32,000 x 256, normalised): fitted on "
                   f"{TOKEN_N // 10} rows, {TOKEN_N} generated; real: {TOKEN_N} rows, {TOKEN_QUERIES} held-out queries")

@@ -126,7 +126,17 @@ but its mean rose (+0.029 -> +0.041), 6 of 10 splits either way; the same with t
 added to the misfit's units; with that z-score and the base's attribute share (ATTR) at 0.2, HNSW ef 10
 -0.017 +- 0.028 but image->image IVF nprobe 1 +0.032 +- 0.037 (7 of 10 within), 6 of 10; at 0.3, HNSW
 ef 10 +0.082, 1 of 10 (ATTR trades those two points against each other, split by split). Six draws of
-the structure fit's one tree rather than three: 5 of 10.
+the structure fit's one tree rather than three: 5 of 10. The coupling grid's weights sit on 2 or 3 of
+its 247 points (the share moves in steps of 0.05, about 0.08 of HNSW ef 10): its simulated statistics
+interpolated (multilinear) onto a grid 20 times finer before weighting took split 8's share from 0.150
+to 0.139 (HNSW ef 10 +0.119 -> +0.106) and HNSW ef 10 over the splits from +0.029 +- 0.042 to +0.026
++- 0.037 (sd with n - 1), still 6 of 10: the grid's step is not what moves the share, the sample is.
+The structure grid interpolated as well: 4 of 10 (the texts' tree left the grid's edge, sigma 0.9 and
+tau 0, for tau near 2). On SIFT (10 splits, 6 of 10 as kept): the nearest-neighbour percentiles also
+taken on the first half (and quarter) of the sample, so the fit sees them grow with n: 5 (4) of 10,
+the splits whose fitted tau is high (3, 6, 9: tau 0.84 to 1.09, IVF nprobe 1 +0.12 to +0.14) as far
+off; the structure fit on all 400 rows rather than STRUCTURE_ROWS: IVF nprobe 1 +0.055 +- 0.061 ->
++0.039 +- 0.051, 6 of 10 (the CLIP samples are smaller than STRUCTURE_ROWS: unchanged there).
 
 Kept after all this: the base's residual length per top subtree with its tilt (``radial``, ``tilt``)
 and shared attributes keyed by a deep node (``attr``), which brought every point's mean over 10
