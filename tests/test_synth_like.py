@@ -479,7 +479,7 @@ def test_the_noise_floor_halves_the_real_base_and_generates_the_synthetic_set_at
     from annbench.bench import synth_fit as bench
 
     real, synth, s, path = curves_at_split0
-    pairs = bench.half_curves(s, path, 0, tmp_path)
+    pairs = bench.half_curves(s, path, bench.file_side(path), 0, tmp_path)
     assert list(pairs) == [bench.REAL_PAIR, bench.SYNTH_PAIR, bench.MODEL_PAIR]
     (a, b), (a2, y), (ma, mb) = pairs.values()
     assert a2 is a  # the synthetic set is set against the first real half
@@ -493,7 +493,7 @@ def test_the_noise_floor_halves_the_real_base_and_generates_the_synthetic_set_at
         np.testing.assert_allclose(y[name], bench.exact_curve(first, qs.queries), atol=2e-3)
     np.testing.assert_allclose(a["text"], bench.exact_curve(s.base[:h], s.queries["text"]), atol=1e-12)
     assert not np.allclose(a["text"], b["text"])  # two real halves: two sets, two curves
-    # the model's two draws of h rows are the two halves of the split's own set (drawn with its seed at 2h = 900)
+    # the model's two draws of h rows are the two halves of the split's own set
     second = np.asarray(ds.xb[h:])
     for name, qs in ds.query_sets.items():
         np.testing.assert_allclose(ma[name], bench.exact_curve(first, qs.queries), atol=1e-12)

@@ -213,15 +213,23 @@ def generated_curves(model, path: Path, n: int, nq: int, seed: int, threads: int
         path.unlink()
 
 
-def half_curves(s: Split, synth_path: Path, seed: int, workdir: Path, threads: int = 1) -> dict[str, tuple]:
+HALVES = "each split's real base halved; the synthetic set generated at that size"
+REAL_PAIR, SYNTH_PAIR, MODEL_PAIR = "real B - real A", "synthetic - real A", "model B - model A"
+AT_SIZE = "each split's synthetic set against its real base; two draws of its fitted model, the first that set"
+
+
+def half_curves(s: Split, synth_path: Path, synth_side: tuple[np.ndarray, dict], seed: int, workdir: Path,
+                threads: int = 1) -> dict[str, tuple]:
     """The goal's noise floor at half the split's size (``noise_table``'s pairs): the two disjoint halves of
     the real base (the same queries), the split's synthetic set generated at that size (its first half:
-    blocks are keyed by index) against the first, and two draws of that size of the split's fitted model."""
+    blocks are keyed by index) against the first, and the two halves of the split's synthetic set
+    (``synth_side``: its base and query sets), two draws of that size of its fitted model."""
     h, nq = len(s.base) // 2, len(s.queries["text"])
     synth = generated_curves(read_fitted(synth_path), workdir / f"half-{seed}.hdf5", h, nq, seed, threads)
     real_a = real_curves(s.base[:h], s.queries, threads)
+    xb, queries = synth_side
     return {REAL_PAIR: (real_a, real_curves(s.base[h:], s.queries, threads)), SYNTH_PAIR: (real_a, synth),
-            MODEL_PAIR: model_draws(synth_path, h, nq, seed, workdir, threads)}
+            MODEL_PAIR: (real_curves(xb[:h], queries, threads), real_curves(xb[h:2 * h], queries, threads))}
 
 
 def by_title(rows: list[dict[str, tuple]]) -> dict[str, list[tuple]]:
@@ -229,16 +237,11 @@ def by_title(rows: list[dict[str, tuple]]) -> dict[str, list[tuple]]:
     return {title: [row[title] for row in rows] for title in rows[0]}
 
 
-HALVES = "each split's real base halved; the synthetic set generated at that size"
-REAL_PAIR, SYNTH_PAIR, MODEL_PAIR = "real B - real A", "synthetic - real A", "model B - model A"
-AT_SIZE = "each split's synthetic set against its real base; two draws of its fitted model, the first that set"
-
-
 def model_draws(path: Path, n: int, nq: int, seed: int, workdir: Path, threads: int = 1) -> tuple[dict, dict]:
     """The model against itself: two disjoint draws of ``n`` rows of one fitted population (the first and
     the next ``n`` rows of a set of ``2 n`` generated from the fitted model of ``path`` with ``seed``), each
-    searched with that set's ``nq`` queries of each kind against its own exact truth. No fit and no new population between
-    them: how far two sets of a distribution the model describes exactly differ, at ``n``."""
+    searched with that set's ``nq`` queries of each kind against its own exact truth. No fit and no new
+    population between them: how far two sets of a distribution the model describes exactly differ, at ``n``."""
     draws = write_clip_synth_like(workdir / f"draws-{seed}.hdf5", read_fitted(path), n=2 * n, nq=nq, seed=seed,
                                   k=TRUTH, force=True)
     try:
@@ -539,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
             samples.append((float(pairing_stats(s.fit_images, s.fit_texts)[2]), model.modalities["text"].attr))
             synth_side = file_side(path)
             mechanics.append((split_mechanics(s.base, s.queries, real), split_mechanics(*synth_side, synth)))
-            halves.append(half_curves(s, path, i, Path(tmp), args.threads))
+            halves.append(half_curves(s, path, synth_side, i, Path(tmp), args.threads))
             at_size.append({"synthetic - real": (real, synth),
                             MODEL_PAIR: model_draws(path, len(s.base), len(s.queries["text"]), i, Path(tmp),
                                                     args.threads)})
@@ -570,7 +573,8 @@ def main(argv: list[str] | None = None) -> int:
             twins = twin_rows(x, SIFT_TWIN_N, SIFT_QUERIES, args.sift_splits, Path(tmp), args.threads)
             print("\n".join(noise_table(by_title(twins), SIFT_TWIN_N, {"image": "sift->sift"},
                                          f"two disjoint real SIFT sets, the same {SIFT_QUERIES} held-out queries; "
-                                         f"the synthetic set fitted on {SIFT_TWIN_N // 10} other rows; two draws of its fitted model")),
+                                         f"the synthetic set fitted on {SIFT_TWIN_N // 10} other rows; two draws "
+                                         "of its fitted model")),
                   flush=True)
         if args.token_splits > 0:
             print(f"\ntoken embeddings (wordllama's {TOKEN_FILE.name}: 32,000 x 256, normalised): fitted on "

@@ -16,6 +16,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 MARKERS = {"circle": "o", "square": "s", "triangle": "^", "diamond": "D"}
 FORMATS = ("png", "svg")
 INK, GRID = "#2b2f36", "#e6e8ec"
+LEFT, RIGHT = 0.12, 0.97  # the axes' margins, as shares of the figure's width
 SUBTITLE_PT = 7.5     # the subtitle's font size ...
 SUBTITLE_LINE_IN = 0.13  # ... and the height of one of its lines (a long subtitle wraps: the figure grows)
 
@@ -134,12 +135,12 @@ def draw(chart: dict) -> Figure:
     longest = max((len(c) for c in chart["x"].get("categories") or []), default=0)
     bottom_in = (0.45 + 0.042 * longest) if bar else 0.55 + legend_in
     width = max(6.4, 0.45 * n_cats + 2) if bar else 6.4
-    subtitle = _subtitle_lines(chart["subtitle"], width * 0.85)
+    subtitle = _subtitle_lines(chart["subtitle"], width * (RIGHT - LEFT))
     top_in = 0.62 + SUBTITLE_LINE_IN * (len(subtitle) - 1)
     height = 3.28 + top_in + bottom_in
     fig = Figure(figsize=(width, height))
     ax = fig.add_subplot()
-    fig.subplots_adjust(left=0.12, right=0.97, top=1 - top_in / height, bottom=bottom_in / height)
+    fig.subplots_adjust(left=LEFT, right=RIGHT, top=1 - top_in / height, bottom=bottom_in / height)
     pos = _positions(chart)
     if bar:
         _draw_bars(ax, chart)
