@@ -152,6 +152,11 @@ their subtree scales and warps) mixed so their spectrum-weighted Gram matrix is 
 centring included): split 0's population sd 0.046 -> 0.036, image->image IVF nprobe 1 0.018 -> 0.028; evening
 the top levels' lean on the text mean (each level's projections on it replaced by normal scores): each
 population's recall unchanged (its level-0 projection had ranged 0.21 to 0.91 of its expected size).
+A lead, not yet kept: the pairing statistics both ways with the base's attribute share at 0.2 (ATTR) gave
+text->image HNSW ef 10 +0.007 +- 0.028 (9 of 10; split 8 +0.119 -> +0.023) but image->image IVF nprobe 1
++0.032 +- 0.039, 6 of 10; with the tree also fitted at a share of 0.1 (ATTR_FIT): HNSW ef 10 +0.008 +- 0.027
+(10 of 10), image->image IVF nprobe 1 +0.009 +- 0.032 (9), text->image IVF nprobe 4 -0.030 +- 0.030 (7; the
+misses there, splits 2 and 8 -0.076 and -0.057), 7 of 10: one run of 10 splits each.
 Two draws of one fitted population meet the goal against each other on 9 of 10 splits at 900 rows
 (bench/synth_fit.py's ``model_draws``), sets of one fit with other seeds on 6 pairs of 10: part of
 the spread is the seed's population, and within it the tree's node offsets (split 0, five populations:
