@@ -156,7 +156,7 @@ A lead, not yet kept: the pairing statistics both ways with the base's attribute
 text->image HNSW ef 10 +0.007 +- 0.028 (9 of 10; split 8 +0.119 -> +0.023) but image->image IVF nprobe 1
 +0.032 +- 0.039, 6 of 10; with the tree also fitted at a share of 0.1 (ATTR_FIT): HNSW ef 10 +0.008 +- 0.027
 (10 of 10), image->image IVF nprobe 1 +0.009 +- 0.032 (9), text->image IVF nprobe 4 -0.030 +- 0.030 (7; the
-misses there, splits 2 and 8 -0.076 and -0.057), 7 of 10: one run of 10 splits each. The shares alone
+misses there, splits 1, 2, 8: -0.057, -0.076, -0.057), 7 of 10: one run of 10 splits each. The shares alone
 (0.2 and 0.1, the pairing statistics one way as kept): the image side the same, text->image HNSW ef 10
 -0.021 +- 0.030 and IVF nprobe 4 -0.003 +- 0.035, 6 of 10 (the second direction moves HNSW ef 10 by +0.03
 and IVF nprobe 4 by -0.03).
