@@ -498,6 +498,11 @@ def test_the_noise_floor_halves_the_real_base_and_generates_the_synthetic_set_at
     for name, qs in ds.query_sets.items():
         np.testing.assert_allclose(ma[name], bench.exact_curve(first, qs.queries), atol=1e-12)
         np.testing.assert_allclose(mb[name], bench.exact_curve(second, qs.queries), atol=1e-12)
+    # ... and model_draws at h draws the same two sets: its first draw is the rows of the model's file
+    for got, want in zip(bench.model_draws(path, h, len(ds.query_sets["text"].queries), 0), (ma, mb)):
+        assert set(got) == set(want)
+        for name in want:
+            np.testing.assert_allclose(got[name], want[name], atol=1e-12)
     assert not np.allclose(ma["text"], mb["text"])
     assert not list(tmp_path.glob("half-*.hdf5")) and not list(tmp_path.glob("draws-*.hdf5"))  # removed once measured
     # nlist 16 at 450 rows: nprobe 16 probes every cell on every side

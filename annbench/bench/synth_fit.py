@@ -70,6 +70,7 @@ import numpy as np
 from annbench.bench.import_rate import child_peak
 from annbench.data.hdf5io import read_dataset, write_dataset
 from annbench.data.importer import QuerySpec
+from annbench.data.synth import sample_like
 from annbench.data.synth_fitted import read_fitted
 from annbench.data.synth_moments import pairing_stats
 from annbench.groundtruth import exact_knn
@@ -237,18 +238,14 @@ def by_title(rows: list[dict[str, tuple]]) -> dict[str, list[tuple]]:
     return {title: [row[title] for row in rows] for title in rows[0]}
 
 
-def model_draws(path: Path, n: int, nq: int, seed: int, workdir: Path, threads: int = 1) -> tuple[dict, dict]:
+def model_draws(path: Path, n: int, nq: int, seed: int, threads: int = 1) -> tuple[dict, dict]:
     """The model against itself: two disjoint draws of ``n`` rows of one fitted population (the first and
-    the next ``n`` rows of a set of ``2 n`` generated from the fitted model of ``path`` with ``seed``), each
-    searched with that set's ``nq`` queries of each kind against its own exact truth. No fit and no new
-    population between them: how far two sets of a distribution the model describes exactly differ, at ``n``."""
-    draws = write_clip_synth_like(workdir / f"draws-{seed}.hdf5", read_fitted(path), n=2 * n, nq=nq, seed=seed,
-                                  k=TRUTH, force=True)
-    try:
-        xb, queries = file_side(draws)
-    finally:
-        draws.unlink()
-    return real_curves(xb[:n], queries, threads), real_curves(xb[n:2 * n], queries, threads)
+    the next ``n`` rows of a set of ``2 n`` generated from the fitted model of ``path`` with ``seed``, in
+    memory: the first are the rows of that model's file of ``n``), each searched with that set's ``nq``
+    queries of each kind against its own exact truth. No fit and no new population between them: how far
+    two sets of a distribution the model describes exactly differ, at ``n``."""
+    xb, queries = sample_like(read_fitted(path), 2 * n, nq, seed)
+    return real_curves(xb[:n], queries, threads), real_curves(xb[n:], queries, threads)
 
 
 def noise_table(pairs: dict[str, list[tuple[dict, dict]]], n: int, titles: dict = SETS, how: str = HALVES
@@ -477,7 +474,7 @@ def twin_rows(x: np.ndarray, n: int, queries: int, splits: int, workdir: Path, t
         synth, path = synthetic_curves(s, 100 + i, workdir, threads)
         real_a = real_curves(s.base, s.queries, threads)
         rows.append({REAL_PAIR: (real_a, real_curves(s.twin, s.queries, threads)), SYNTH_PAIR: (real_a, synth),
-                     MODEL_PAIR: model_draws(path, n, queries, 100 + i, workdir, threads)})
+                     MODEL_PAIR: model_draws(path, n, queries, 100 + i, threads)})
     return rows
 
 
@@ -544,8 +541,7 @@ def main(argv: list[str] | None = None) -> int:
             mechanics.append((split_mechanics(s.base, s.queries, real), split_mechanics(*synth_side, synth)))
             halves.append(half_curves(s, path, synth_side, i, Path(tmp), args.threads))
             at_size.append({"synthetic - real": (real, synth),
-                            MODEL_PAIR: model_draws(path, len(s.base), len(s.queries["text"]), i, Path(tmp),
-                                                    args.threads)})
+                            MODEL_PAIR: model_draws(path, len(s.base), len(s.queries["text"]), i, args.threads)})
             if i == 0:
                 print(f"split 0: fitted on {len(s.fit_images)} images + {len(s.fit_texts)} texts, {len(s.base)} "
                       f"generated; real: {len(s.base)} images, {len(s.queries['text'])} text and "
