@@ -539,6 +539,31 @@ def test_the_noise_floor_halves_the_real_base_and_generates_the_synthetic_set_at
     assert spread[-1] == f"splits with every point within {bench.GOAL}: {1 + int(ok)}/2"
 
 
+def test_the_refit_fits_the_models_own_rows_past_its_set_as_the_command_does(curves_at_split0, tmp_path):
+    from annbench.bench import synth_fit as bench
+
+    real, synth, s, path = curves_at_split0
+    got = bench.model_refit(path, s, 0, tmp_path)
+    assert set(got) == set(bench.SETS)
+    for name, values in got.items():  # a set of its own, measured at every point: recall rises with the effort
+        assert len(values) == len(bench.POINTS) and np.all((values >= 0) & (values <= 1))
+        for index in ("ivf_flat", "hnswlib"):
+            js = [j for j, p in enumerate(bench.POINTS) if p[0] == index]
+            assert np.all(np.diff(values[js]) >= -0.02)
+        assert not np.allclose(values, synth[name])  # another population than the model's set
+    # the sample fitted to: the model's own rows, as many of each modality as the split's, past its set's rows
+    # (the base's next rows, the texts past the set's queries), in a dataset file as the command reads it
+    n, nq = len(s.base), len(s.queries["text"])
+    xb, queries = sample_like(read_fitted(path), n + len(s.fit_images), nq + len(s.fit_texts), 0)
+    ds = read_dataset(path)
+    np.testing.assert_array_equal(xb[:n], np.asarray(ds.xb))  # the first rows are the set's own
+    np.testing.assert_array_equal(queries["text"][:nq], ds.query_sets["text"].queries)
+    sample = read_dataset(tmp_path / f"fit-sample-{bench.REFIT_SEED}.hdf5")
+    np.testing.assert_allclose(sample.xb, xb[n:], atol=1e-6)
+    np.testing.assert_allclose(sample.query_sets["text"].queries, queries["text"][nq:], atol=1e-6)
+    assert not (tmp_path / f"like-{bench.REFIT_SEED}.hdf5").exists()  # removed once measured
+
+
 def test_the_sample_table_puts_each_splits_pairing_beside_its_worst_point():
     from annbench.bench import synth_fit as bench
 

@@ -33,7 +33,10 @@ text->image HNSW ef 10 and worst point (``sample_table``: the misses follow the
 sample); then the goal's noise floor: at n = 900, each split's
 synthetic set against its real base beside two draws of its fitted model (the
 set and the next 900 rows of one population: ``model_draws``, what the goal asks
-of a model that describes the data exactly, with the model's own sampling noise);
+of a model that describes the data exactly, with the model's own sampling noise)
+and a set fitted again to a sample of 90 + 214 of that model's own rows against
+its first draw (``model_refit``: what fitting so small a sample costs when the
+model's family is right);
 at n = 450, each split's real base halved, one real half against the other (two
 real sets of one distribution: how near a single set can be expected to come,
 and whether the model's draws differ as much as real sets do) beside the split's
@@ -46,8 +49,8 @@ modality (``--sift-splits``): the shared 5000 SIFT descriptors, normalised (the
 model is of cosine geometry), 4000 as the real base, 500 held out as queries,
 400 more fitted to, 4000 generated, then the goal's noise floor measured at its own design
 (``twin_rows``: two disjoint real sets of 2000 descriptors with the same queries, a set fitted on
-200 others and generated at 2000, and two draws of 2000 of that fit: the one real set here large
-enough to hold two); and on a real
+200 others and generated at 2000, two draws of 2000 of that fit, and that fit's own rows fitted
+again: the one real set here large enough to hold two); and on a real
 learned set far from CLIP's geometry
 (``--token-splits``): the 32,000 token embeddings (256-d) the wordllama package ships,
 10,000 as the real base, 1000 held out, 1000 fitted to, 10,000 generated, with each
@@ -216,7 +219,10 @@ def generated_curves(model, path: Path, n: int, nq: int, seed: int, threads: int
 
 HALVES = "each split's real base halved; the synthetic set generated at that size"
 REAL_PAIR, SYNTH_PAIR, MODEL_PAIR = "real B - real A", "synthetic - real A", "model B - model A"
-AT_SIZE = "each split's synthetic set against its real base; two draws of its fitted model, the first that set"
+REFIT_PAIR = "refit - model A"
+AT_SIZE = ("each split's synthetic set against its real base; two draws of its fitted model, the first that set; "
+           "that model's own rows fitted again from a sample the split's size, against the first draw")
+REFIT_SEED = 1000  # the refit of the model of seed s draws its own population with seed REFIT_SEED + s
 
 
 def half_curves(s: Split, synth_path: Path, synth_side: tuple[np.ndarray, dict], seed: int, workdir: Path,
@@ -246,6 +252,25 @@ def model_draws(path: Path, n: int, nq: int, seed: int, threads: int = 1) -> tup
     two sets of a distribution the model describes exactly differ, at ``n``."""
     xb, queries = sample_like(read_fitted(path), 2 * n, nq, seed)
     return real_curves(xb[:n], queries, threads), real_curves(xb[n:], queries, threads)
+
+
+def model_refit(path: Path, s: Split, seed: int, workdir: Path, threads: int = 1) -> dict[str, np.ndarray]:
+    """The goal on data the model describes exactly: the fitted model of ``path`` (drawn with ``seed``) stands
+    in for the real data. Its first ``len(s.base)`` rows and its queries (``model_draws``' first draw) are the
+    real side; a sample of its population shaped like the split's (as many rows of each modality as ``s``
+    fits to: the base's next rows, the other modality's queries past the set's) is fitted again as the
+    command fits (seed ``REFIT_SEED + seed``: a population of its own), generated at that size and measured.
+    Against that first draw: what fitting a sample this small costs even when the model's family is right."""
+    model = read_fitted(path)
+    kind = "image" if s.fit_texts is None else "text"
+    n, nq = len(s.base), len(s.queries[kind])
+    xb, queries = sample_like(model, n + len(s.fit_images), nq + (0 if s.fit_texts is None else len(s.fit_texts)),
+                              seed)
+    own = Split(xb[n:], None if s.fit_texts is None else queries["text"][nq:], xb[:n],
+                {name: q[:nq] for name, q in queries.items()})
+    curves, out = synthetic_curves(own, REFIT_SEED + seed, workdir, threads)
+    out.unlink()
+    return curves
 
 
 def noise_table(pairs: dict[str, list[tuple[dict, dict]]], n: int, titles: dict = SETS, how: str = HALVES
@@ -466,15 +491,17 @@ def twin_rows(x: np.ndarray, n: int, queries: int, splits: int, workdir: Path, t
               ) -> list[dict[str, tuple]]:
     """The goal's noise floor measured at the goal's own design on a one-modality set: per split (seed
     ``100 + i``), two disjoint real bases of ``n`` rows with the same held-out queries, the synthetic set
-    fitted on ``n // 10`` other rows and generated at ``n`` against the first, and two draws of ``n`` of that
-    fitted model (``noise_table``'s pairs)."""
+    fitted on ``n // 10`` other rows and generated at ``n`` against the first, two draws of ``n`` of that
+    fitted model, and that model's own rows fitted again against its first draw (``model_refit``; the
+    pairs of ``noise_table``)."""
     rows = []
     for i in range(splits):
         s = held_out_split(x, 100 + i, n, queries, twin=True)
         synth, path = synthetic_curves(s, 100 + i, workdir, threads)
         real_a = real_curves(s.base, s.queries, threads)
+        draws = model_draws(path, n, queries, 100 + i, threads)
         rows.append({REAL_PAIR: (real_a, real_curves(s.twin, s.queries, threads)), SYNTH_PAIR: (real_a, synth),
-                     MODEL_PAIR: model_draws(path, n, queries, 100 + i, threads)})
+                     MODEL_PAIR: draws, REFIT_PAIR: (draws[0], model_refit(path, s, 100 + i, workdir, threads))})
     return rows
 
 
@@ -540,8 +567,9 @@ def main(argv: list[str] | None = None) -> int:
             synth_side = file_side(path)
             mechanics.append((split_mechanics(s.base, s.queries, real), split_mechanics(*synth_side, synth)))
             halves.append(half_curves(s, path, synth_side, i, Path(tmp), args.threads))
-            at_size.append({"synthetic - real": (real, synth),
-                            MODEL_PAIR: model_draws(path, len(s.base), len(s.queries["text"]), i, args.threads)})
+            draws = model_draws(path, len(s.base), len(s.queries["text"]), i, args.threads)
+            at_size.append({"synthetic - real": (real, synth), MODEL_PAIR: draws,
+                            REFIT_PAIR: (draws[0], model_refit(path, s, i, Path(tmp), args.threads))})
             if i == 0:
                 print(f"split 0: fitted on {len(s.fit_images)} images + {len(s.fit_texts)} texts, {len(s.base)} "
                       f"generated; real: {len(s.base)} images, {len(s.queries['text'])} text and "
@@ -570,7 +598,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(noise_table(by_title(twins), SIFT_TWIN_N, {"image": "sift->sift"},
                                          f"two disjoint real SIFT sets, the same {SIFT_QUERIES} held-out queries; "
                                          f"the synthetic set fitted on {SIFT_TWIN_N // 10} other rows; two draws "
-                                         "of its fitted model")),
+                                         "of its fitted model; its own rows fitted again")),
                   flush=True)
         if args.token_splits > 0:
             print(f"\ntoken embeddings (wordllama's {TOKEN_FILE.name}: 32,000 x 256, normalised): fitted on "
