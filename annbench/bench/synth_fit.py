@@ -110,6 +110,12 @@ class Split:
     queries: dict            # real queries: text (the other texts), image (the 100 images drawn aside)
     twin: np.ndarray | None = None  # a second real base of the same size, disjoint from the rest (noise floor)
 
+    @property
+    def kind(self) -> str:
+        """The query set fitted to with the images and sizing the synthetic set's queries: the texts, else
+        (one modality) the images."""
+        return "image" if self.fit_texts is None else "text"
+
 
 def split(images: np.ndarray, texts: np.ndarray, index: int) -> Split:
     rng = np.random.default_rng(index)
@@ -174,10 +180,9 @@ def write_like_source(images: np.ndarray, queries: np.ndarray, path: Path, modal
 def synthetic_curves(s: Split, seed: int, workdir: Path, threads: int = 1) -> tuple[dict[str, np.ndarray], Path]:
     """Fit on the split's sample (its images, and its texts if it has them), generate at the real base's
     size (with as many queries of each kind as the real text queries, else image queries), measure."""
-    kind = "image" if s.fit_texts is None else "text"
     like = write_like_source(s.fit_images, s.queries["image"] if s.fit_texts is None else s.fit_texts,
-                             workdir / f"fit-sample-{seed}.hdf5", kind)
-    out_path = make_clip_synth_like(workdir / f"like-{seed}.hdf5", like, n=len(s.base), nq=len(s.queries[kind]),
+                             workdir / f"fit-sample-{seed}.hdf5", s.kind)
+    out_path = make_clip_synth_like(workdir / f"like-{seed}.hdf5", like, n=len(s.base), nq=len(s.queries[s.kind]),
                                     seed=seed, k=TRUTH, force=True)
     return file_curves(out_path, threads), out_path
 
@@ -261,16 +266,21 @@ def model_refit(path: Path, s: Split, seed: int, workdir: Path, threads: int = 1
     fits to: the base's next rows, the other modality's queries past the set's) is fitted again as the
     command fits (seed ``REFIT_SEED + seed``: a population of its own), generated at that size and measured.
     Against that first draw: what fitting a sample this small costs even when the model's family is right."""
-    model = read_fitted(path)
-    kind = "image" if s.fit_texts is None else "text"
-    n, nq = len(s.base), len(s.queries[kind])
-    xb, queries = sample_like(model, n + len(s.fit_images), nq + (0 if s.fit_texts is None else len(s.fit_texts)),
-                              seed)
+    n, nq = len(s.base), len(s.queries[s.kind])
+    xb, queries = sample_like(read_fitted(path), n + len(s.fit_images),
+                              nq + (0 if s.fit_texts is None else len(s.fit_texts)), seed)
     own = Split(xb[n:], None if s.fit_texts is None else queries["text"][nq:], xb[:n],
                 {name: q[:nq] for name, q in queries.items()})
     curves, out = synthetic_curves(own, REFIT_SEED + seed, workdir, threads)
     out.unlink()
     return curves
+
+
+def model_pairs(path: Path, s: Split, seed: int, workdir: Path, threads: int = 1) -> dict[str, tuple]:
+    """``noise_table``'s pairs of split ``s``'s fitted model (``path``, drawn with ``seed``): its two draws at
+    the split's size (``model_draws``) and its refit (``model_refit``) against the first of them."""
+    draws = model_draws(path, len(s.base), len(s.queries[s.kind]), seed, threads)
+    return {MODEL_PAIR: draws, REFIT_PAIR: (draws[0], model_refit(path, s, seed, workdir, threads))}
 
 
 def noise_table(pairs: dict[str, list[tuple[dict, dict]]], n: int, titles: dict = SETS, how: str = HALVES
@@ -499,9 +509,8 @@ def twin_rows(x: np.ndarray, n: int, queries: int, splits: int, workdir: Path, t
         s = held_out_split(x, 100 + i, n, queries, twin=True)
         synth, path = synthetic_curves(s, 100 + i, workdir, threads)
         real_a = real_curves(s.base, s.queries, threads)
-        draws = model_draws(path, n, queries, 100 + i, threads)
         rows.append({REAL_PAIR: (real_a, real_curves(s.twin, s.queries, threads)), SYNTH_PAIR: (real_a, synth),
-                     MODEL_PAIR: draws, REFIT_PAIR: (draws[0], model_refit(path, s, 100 + i, workdir, threads))})
+                     **model_pairs(path, s, 100 + i, workdir, threads)})
     return rows
 
 
@@ -567,9 +576,7 @@ def main(argv: list[str] | None = None) -> int:
             synth_side = file_side(path)
             mechanics.append((split_mechanics(s.base, s.queries, real), split_mechanics(*synth_side, synth)))
             halves.append(half_curves(s, path, synth_side, i, Path(tmp), args.threads))
-            draws = model_draws(path, len(s.base), len(s.queries["text"]), i, args.threads)
-            at_size.append({"synthetic - real": (real, synth), MODEL_PAIR: draws,
-                            REFIT_PAIR: (draws[0], model_refit(path, s, i, Path(tmp), args.threads))})
+            at_size.append({"synthetic - real": (real, synth), **model_pairs(path, s, i, Path(tmp), args.threads)})
             if i == 0:
                 print(f"split 0: fitted on {len(s.fit_images)} images + {len(s.fit_texts)} texts, {len(s.base)} "
                       f"generated; real: {len(s.base)} images, {len(s.queries['text'])} text and "
