@@ -135,7 +135,8 @@ bench-import: $(STAMP)
 # simulations multiply small matrices, 5x faster on one thread than on two busy cores; 10 splits, 5 more
 # sets of split 0's fit at 900 and 9000 rows (1.5 min), 10 SIFT splits and their noise floor (3.5 min),
 # 3 splits of wordllama's token embeddings at 10,000 rows (2 min) and the memory bound at 250k and 1M
-# rows (8 to 10 min): about 32 min (the 10 CLIP splits with their noise floors and refits: about 17 min)
+# rows (8 to 10 min), and the spread of the sets 3 splits' samples cannot tell apart (4 min): about 36 min
+# (the 10 CLIP splits with their noise floors and refits: about 17 min)
 .PHONY: bench-synth-fit
 bench-synth-fit: $(STAMP)
 	OPENBLAS_NUM_THREADS=1 $(PY) -m annbench.bench.synth_fit

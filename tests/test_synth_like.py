@@ -578,3 +578,59 @@ def test_the_sample_table_puts_each_splits_pairing_beside_its_worst_point():
     assert first[:4] == ["0", "2.681", "0.101", "+0.010"] and first[-2:] == ["IVF1", "-0.020"]
     assert second[:4] == ["1", "2.835", "0.150", "+0.120"]
     assert lines[3].endswith("text->image HNSW10 +0.120 (over the goal)")
+
+
+def test_posterior_draws_follow_the_likelihood_and_the_spread_leaves_out_the_builds_noise():
+    from annbench.bench import synth_fit as bench
+
+    points = np.array([[0.0, 0.1], [0.5, 0.2], [0.9, 0.3]])
+    drawn, share = bench.posterior_draws(points, np.array([0.0, 1.0, 3.0]), 0)
+    assert not any(np.array_equal(p, points[0]) for p in drawn)  # a point of no likelihood is never drawn
+    assert np.isclose(share.sum(), 1.0) and len(drawn) == len(share) <= bench.POSTERIOR_DRAWS
+    many = np.concatenate([bench.posterior_draws(points, np.array([0.0, 1.0, 3.0]), seed)[1] for seed in range(50)])
+    assert 0.5 < np.mean(many[many > 0.5]) < 1.0  # the likelier point takes about three quarters of the draws
+
+    k = len(bench.POINTS)
+    exact = [np.full((2, k), 0.4), np.full((2, k), 0.6)]  # builds that agree: the spread is the points'
+    mean, sd = bench.spread_over(exact, np.array([0.5, 0.5]))
+    np.testing.assert_allclose(mean, 0.5)
+    np.testing.assert_allclose(sd, 0.1)
+    noisy = [np.array([np.full(k, 0.45), np.full(k, 0.55)])] * 2  # one point, two builds 0.1 apart
+    mean, sd = bench.spread_over(noisy, np.array([0.5, 0.5]))
+    np.testing.assert_allclose(mean, 0.5)
+    np.testing.assert_allclose(sd, 0.0)  # noise, not spread
+    mixed = [np.array([np.full(k, 0.35), np.full(k, 0.45)]), np.array([np.full(k, 0.55), np.full(k, 0.65)])]
+    _, sd = bench.spread_over(mixed, np.array([0.5, 0.5]))
+    np.testing.assert_allclose(sd, np.sqrt(0.1 ** 2 - 0.05 ** 2))  # the builds' variance of a mean taken out
+
+
+def test_the_posterior_spread_measures_sets_the_sample_cannot_tell_apart(curves_at_split0):
+    from annbench.bench import synth_fit as bench
+
+    real, synth, s, path = curves_at_split0
+    got = bench.posterior_spread(path, s, 0)
+    assert set(got) == set(bench.SETS)
+    saturated = [bench.POINTS.index(("ivf_flat", "nprobe", 16)), bench.POINTS.index(("hnswlib", "ef", 40))]
+    for name, (mean, sd, points) in got.items():
+        assert 1 <= points <= bench.POSTERIOR_DRAWS
+        assert np.all((mean >= 0) & (mean <= 1)) and np.all(sd >= 0)
+        assert np.abs(mean - synth[name]).max() < 0.15  # around the fitted model's own set
+        assert name == "text" or np.all(sd[saturated] < sd[0])  # recall near 1 leaves little to spread
+    assert got["image"][2] > 1  # the tree's grid leaves several sets likely at 90 images
+
+
+def test_the_posterior_table_says_what_the_spread_alone_leaves_of_the_goal():
+    from annbench.bench import synth_fit as bench
+
+    k = len(bench.POINTS)
+    real = {"text": np.full(k, 0.5), "image": np.full(k, 0.8)}
+    synth = {"text": real["text"] + 0.02, "image": real["image"] - 0.04}
+    post = {"text": (real["text"], np.zeros(k), 1), "image": (real["image"], np.full(k, bench.GOAL), 7)}
+    lines = bench.posterior_table([(real, synth, post)], 900)
+    assert lines[0].startswith("how far a split's sample pins down the recall at n = 900")
+    rows = lines[2:-1]
+    assert len(rows) == 2 * k
+    text, image = rows[0].split(), rows[k].split()
+    assert text[:3] == ["text->image", "ivf_flat", "nprobe=1"] and text[-3:] == ["+0.020+-0.000", "0.000", "1.00"]
+    assert image[-3:] == ["-0.040+-0.000", f"{bench.GOAL:.3f}", "0.68"]  # one sd of the goal: 68% within it
+    assert lines[-1].endswith("text->image 1; image->image 7")

@@ -36,8 +36,10 @@ set and the next 900 rows of one population: ``model_draws``, what the goal asks
 of a model that describes the data exactly, with the model's own sampling noise)
 and a set fitted again to a sample of 90 + 214 of that model's own rows against
 its first draw (``model_refit``: what fitting so small a sample costs when the
-model's family is right);
-at n = 450, each split's real base halved, one real half against the other (two
+model's family is right); then, for the first ``--posterior-splits`` splits, how far a split's
+sample pins down the recall at 900 at all (``posterior_spread``: the fit's grids, the image tree's and
+the pairing's, drawn by the sample's likelihood, each point drawn generated at 900 and measured: the
+spread of sets that the sample cannot tell apart); at n = 450, each split's real base halved, one real half against the other (two
 real sets of one distribution: how near a single set can be expected to come,
 and whether the model's draws differ as much as real sets do) beside the split's
 synthetic set generated at that size (its fit unchanged: a fifth of 450) against
@@ -62,6 +64,7 @@ make clip-synth --like`` (fitted to the whole real set) at ``--memory-n`` rows.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import tempfile
@@ -74,13 +77,16 @@ from annbench.bench.import_rate import child_peak
 from annbench.data.hdf5io import read_dataset, write_dataset
 from annbench.data.importer import QuerySpec
 from annbench.data.synth import sample_like
+from annbench.data.synth_fit import coupling_posterior, fit_coupling, fit_modality, tree_posterior
 from annbench.data.synth_fitted import read_fitted
+from annbench.data.synth_tree import TreeGenerator
 from annbench.data.synth_moments import pairing_stats
 from annbench.groundtruth import exact_knn
 from annbench.groundtruth import fit_check
 from annbench.groundtruth.build_imported import build_dataset
 from annbench.groundtruth.build_synth import make_clip_synth_like, write_clip_synth_like
-from annbench.groundtruth.fit_check import (GOAL, K, POINTS, TRUTH, curve, nlist_for, within_goal, build as _build,
+from annbench.groundtruth.fit_check import (GOAL, K, POINTS, TRUTH, curve, exact_builds, mean_curve, nlist_for,
+                                            within_goal, build as _build,
                                             recall as _recall, stderr_muted as _stderr_muted)
 
 BUILDS = 5   # each point is the mean over this many builds: at n = 900 one k-means start moves IVF recall by ~0.04
@@ -281,6 +287,81 @@ def model_pairs(path: Path, s: Split, seed: int, workdir: Path, threads: int = 1
     the split's size (``model_draws``) and its refit (``model_refit``) against the first of them."""
     draws = model_draws(path, len(s.base), len(s.queries[s.kind]), seed, threads)
     return {MODEL_PAIR: draws, REFIT_PAIR: (draws[0], model_refit(path, s, seed, workdir, threads))}
+
+
+POSTERIOR_DRAWS = 24   # grid points drawn by the sample's likelihood, each generated at the split's size, measured
+POSTERIOR_BUILDS = 2   # builds a point (their spread is the measurement's noise, taken out of the points')
+
+
+def posterior_draws(points: np.ndarray, w: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """POSTERIOR_DRAWS of the grid ``points``, each drawn with probability its likelihood ``w``: the points
+    drawn, once each, and the share of the draws that fell on each."""
+    drawn = np.random.default_rng([seed, 61]).choice(len(w), POSTERIOR_DRAWS, p=w / w.sum())
+    ids, counts = np.unique(drawn, return_counts=True)
+    return points[ids], counts / POSTERIOR_DRAWS
+
+
+def spread_over(curves: list[np.ndarray], w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each point's mean and sd over the grid points measured (``curves``: one array of per-build rows each),
+    weighted by ``w``, the builds' noise in each point's mean taken out of the sd."""
+    means = np.array([mean_curve(rows) for rows in curves])
+    noise = np.array([rows.var(axis=0, ddof=1) / len(rows) for rows in curves])
+    mean = w @ means
+    return mean, np.sqrt(np.maximum(w @ (means - mean) ** 2 - w @ noise, 0.0))
+
+
+def posterior_spread(path: Path, s: Split, seed: int, threads: int = 1) -> dict[str, tuple]:
+    """How far split ``s``'s sample pins down the recall at the split's size. The fit reads the image tree's
+    ``(alpha, sigma, tau)`` and the texts' ``(coupling, attr)`` off a grid, each point weighted by the
+    likelihood of the sample's statistics, and keeps the weighted mean. Here each grid is simulated again
+    around the fitted model of ``path`` (drawn with ``seed``), POSTERIOR_DRAWS of its points are drawn by
+    their likelihood, and each is put in the model as the fit puts its mean (the image tree's spectrum and
+    scales fitted again after it, the texts' scales), generated at the split's size and measured:
+    image->image for the tree, text->image for the pairing. Returns {query kind: (mean, sd over the draws,
+    distinct points drawn)}: the sd is how far sets that the sample cannot tell apart differ in recall."""
+    model, n, nq = read_fitted(path), len(s.base), len(s.queries["text"])
+
+    def measured(kind: str, posterior, change) -> tuple:
+        points, w = posterior_draws(*posterior(TreeGenerator(model, seed)), seed)
+        curves = []
+        for point in points:
+            gen = TreeGenerator(model, seed)
+            change(gen, *map(float, point))
+            xb, queries = sample_like(gen.model, n, nq, seed)
+            curves.append(exact_builds(xb, queries[kind], threads, POSTERIOR_BUILDS))
+        return (*spread_over(curves, w), len(points))
+
+    def tree(gen: TreeGenerator, *structure: float) -> None:
+        fit_modality(gen, "image", s.fit_images, s.fit_images, structure)
+
+    def pairing(gen: TreeGenerator, *pairing: float) -> None:
+        fit_coupling(gen, s.fit_images, s.fit_texts, s.fit_texts, pairing)
+
+    return {"image": measured("image", lambda gen: tree_posterior(gen, "image", s.fit_images), tree),
+            "text": measured("text", lambda gen: coupling_posterior(gen, s.fit_images, s.fit_texts), pairing)}
+
+
+def posterior_table(rows: list[tuple[dict, dict, dict]], n: int) -> list[str]:
+    """Per point over the splits (``rows``: real and synthetic curves and ``posterior_spread``), the synthetic
+    set's miss beside the spread of the sets its sample cannot tell apart, and what that spread alone leaves
+    of the goal: the share of splits within GOAL if the truth were one of those sets and the set generated
+    their mean (a normal of that sd)."""
+    lines = [f"how far a split's sample pins down the recall at n = {n}: its fit's grid points drawn "
+             f"{POSTERIOR_DRAWS} times by the sample's likelihood, each generated at n and measured "
+             f"({POSTERIOR_BUILDS} builds, their noise left out); the image tree's grid for image->image, the "
+             f"texts' pairing for text->image; over {len(rows)} splits",
+             f"  {'queries':13} {'index':9} {'setting':10} {'synthetic - real':>15} {'sd of the likely sets':>22}"
+             f" {'within ' + str(GOAL) + ' from that sd alone':>30}"]
+    for name, title in SETS.items():
+        diff = np.array([synth[name] - real[name] for real, synth, _ in rows])
+        sd = np.array([post[name][1] for _, _, post in rows])
+        for j, (index, param, value) in enumerate(POINTS):
+            alone = np.mean([math.erf(GOAL / (v * math.sqrt(2))) if v > 0 else 1.0 for v in sd[:, j]])
+            lines.append(f"  {title:13} {index:9} {param + '=' + str(value):10} {diff[:, j].mean():+8.3f}+-"
+                         f"{diff[:, j].std():.3f} {np.sqrt(np.mean(sd[:, j] ** 2)):>22.3f} {alone:>30.2f}")
+    lines.append("  distinct grid points drawn per split: " + "; ".join(
+        f"{title} " + ",".join(str(post[name][2]) for _, _, post in rows) for name, title in SETS.items()))
+    return lines
 
 
 def noise_table(pairs: dict[str, list[tuple[dict, dict]]], n: int, titles: dict = SETS, how: str = HALVES
@@ -557,6 +638,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=5, help="more sets generated from split 0's fit (0: none)")
     ap.add_argument("--scale-n", type=sizes, default="900,9000",
                     help="sizes at which --seeds sets of split 0's fit are measured, comma-separated ('' for none)")
+    ap.add_argument("--posterior-splits", type=int, default=3,
+                    help="splits (the first) whose fit's likely grid points are generated and measured (0: none)")
     ap.add_argument("--sift-splits", type=int, default=10, help="SIFT splits measured (0: none)")
     ap.add_argument("--token-splits", type=int, default=3, help="token embedding splits measured (0: none)")
     ap.add_argument("--threads", type=int, default=1)
@@ -564,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="sizes whose peak RSS is measured, comma-separated ('' for none)")
     args = ap.parse_args(argv)
     images, texts = load_shared(Path(args.shared))
-    rows, mechanics, halves, samples, at_size = [], [], [], [], []
+    rows, mechanics, halves, samples, at_size, posteriors = [], [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(max(1, args.splits)):
             s = split(images, texts, i)
@@ -577,6 +660,8 @@ def main(argv: list[str] | None = None) -> int:
             mechanics.append((split_mechanics(s.base, s.queries, real), split_mechanics(*synth_side, synth)))
             halves.append(half_curves(s, path, synth_side, i, Path(tmp), args.threads))
             at_size.append({"synthetic - real": (real, synth), **model_pairs(path, s, i, Path(tmp), args.threads)})
+            if i < args.posterior_splits:
+                posteriors.append((real, synth, posterior_spread(path, s, i, args.threads)))
             if i == 0:
                 print(f"split 0: fitted on {len(s.fit_images)} images + {len(s.fit_texts)} texts, {len(s.base)} "
                       f"generated; real: {len(s.base)} images, {len(s.queries['text'])} text and "
@@ -593,6 +678,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(spread_table(rows)), end="\n\n", flush=True)
         print("\n".join(sample_table(rows, samples)), end="\n\n", flush=True)
         print("\n".join(noise_table(by_title(at_size), len(s.base), how=AT_SIZE)), end="\n\n", flush=True)
+        if posteriors:
+            print("\n".join(posterior_table(posteriors, len(s.base))), end="\n\n", flush=True)
         print("\n".join(noise_table(by_title(halves), len(s.base) // 2)), end="\n\n", flush=True)
         print("\n".join(mechanics_table(mechanics)), flush=True)
         if args.sift_splits > 0:

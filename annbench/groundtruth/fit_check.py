@@ -89,11 +89,11 @@ def recall(index, ids: np.ndarray, search: dict, xq: np.ndarray, gt_I: np.ndarra
     return float(recall_ties(np.where(I >= 0, ids[np.maximum(I, 0)], -1), gt_I, gt_D, K).mean())
 
 
-def curve(xb: np.ndarray, xq: np.ndarray, gt_I: np.ndarray, gt_D: np.ndarray, threads: int = 1,
-          builds: int = 1) -> np.ndarray:
-    """Recall@K at every point of POINTS, each the mean over ``builds`` builds (k-means starts, insertion orders);
-    an nprobe above nlist probes every cell."""
-    out = np.zeros(len(POINTS))
+def build_curves(xb: np.ndarray, xq: np.ndarray, gt_I: np.ndarray, gt_D: np.ndarray, threads: int = 1,
+                 builds: int = 1) -> np.ndarray:
+    """Recall@K at every point of POINTS, one row per build (k-means starts, insertion orders); an nprobe
+    above nlist probes every cell."""
+    out = np.zeros((builds, len(POINTS)))
     for b in range(builds):
         order = np.random.default_rng([b, 97]).permutation(len(xb))
         built = {}
@@ -102,14 +102,33 @@ def curve(xb: np.ndarray, xq: np.ndarray, gt_I: np.ndarray, gt_D: np.ndarray, th
                 built[name] = build(name, xb, order, threads)
             if name == "ivf_flat":  # at a small n: an nprobe of nlist or more probes every cell
                 value = min(value, nlist_for(len(xb)))
-            out[j] += recall(*built[name], {param: value}, xq, gt_I, gt_D) / builds
+            out[b, j] = recall(*built[name], {param: value}, xq, gt_I, gt_D)
     return out
+
+
+def mean_curve(rows: np.ndarray) -> np.ndarray:
+    """The mean of :func:`build_curves`' rows: each point's recall over the builds."""
+    out = np.zeros(rows.shape[1])
+    for row in rows:
+        out += row / len(rows)
+    return out
+
+
+def curve(xb: np.ndarray, xq: np.ndarray, gt_I: np.ndarray, gt_D: np.ndarray, threads: int = 1,
+          builds: int = 1) -> np.ndarray:
+    """Recall@K at every point of POINTS, each the mean over ``builds`` builds."""
+    return mean_curve(build_curves(xb, xq, gt_I, gt_D, threads, builds))
+
+
+def exact_builds(xb: np.ndarray, xq: np.ndarray, threads: int = 1, builds: int = 1) -> np.ndarray:
+    """:func:`build_curves` of queries ``xq`` on base ``xb`` against their exact truth."""
+    D, I = exact_knn(xb, xq, min(TRUTH, len(xb)))
+    return build_curves(xb, xq, I, D, threads, builds)
 
 
 def exact_curve(xb: np.ndarray, xq: np.ndarray, threads: int = 1, builds: int = 1) -> np.ndarray:
     """:func:`curve` of queries ``xq`` on base ``xb`` against their exact truth."""
-    D, I = exact_knn(xb, xq, min(TRUTH, len(xb)))
-    return curve(xb, xq, I, D, threads, builds)
+    return mean_curve(exact_builds(xb, xq, threads, builds))
 
 
 def check_fit(model, samples: dict[str, np.ndarray], seed: int = 0, builds: int = CHECK_BUILDS,
