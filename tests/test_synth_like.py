@@ -588,7 +588,7 @@ def test_posterior_draws_follow_the_likelihood_and_the_spread_leaves_out_the_bui
     assert not any(np.array_equal(p, points[0]) for p in drawn)  # a point of no likelihood is never drawn
     assert np.isclose(share.sum(), 1.0) and len(drawn) == len(share) <= bench.POSTERIOR_DRAWS
     many = np.concatenate([bench.posterior_draws(points, np.array([0.0, 1.0, 3.0]), seed)[1] for seed in range(50)])
-    assert 0.5 < np.mean(many[many > 0.5]) < 1.0  # the likelier point takes about three quarters of the draws
+    assert 0.6 < np.mean(many[many > 0.5]) < 0.9  # the likelier point takes about three quarters of the draws
 
     k = len(bench.POINTS)
     exact = [np.full((2, k), 0.4), np.full((2, k), 0.6)]  # builds that agree: the spread is the points'

@@ -39,8 +39,8 @@ its first draw (``model_refit``: what fitting so small a sample costs when the
 model's family is right); then, for the first ``--posterior-splits`` splits, how far a split's
 sample pins down the recall at 900 at all (``posterior_spread``: the fit's grids, the image tree's and
 the pairing's, drawn by the sample's likelihood, each point drawn generated at 900 and measured: the
-spread of sets that the sample cannot tell apart); at n = 450, each split's real base halved, one real half against the other (two
-real sets of one distribution: how near a single set can be expected to come,
+spread of sets that the sample cannot tell apart); at n = 450, each split's real base halved, one real
+half against the other (two real sets of one distribution: how near a single set can be expected to come,
 and whether the model's draws differ as much as real sets do) beside the split's
 synthetic set generated at that size (its fit unchanged: a fifth of 450) against
 the first half and the model's two draws of 450; then, over the same splits, real and synthetic side

@@ -184,8 +184,8 @@ against the real base, the refit 8, the model's second draw 19.
 Why: 90 images hardly tell the tree's sigma and tau. On split 1's model's own rows (truth alpha 0.063, sigma
 0.41, tau 0.89), five samples of 90 gave the structure grid's likelihood summed over sigma 0.16 to 0.32 at
 each of 0, 0.15 and 0.3 and 0.01 to 0.11 at 0.75 (a near-flat marginal, sigma read 0.20 to 0.34: towards the
-grid's middle, which is the bias above), over tau 0.26 to 0.44 at 0 and at most 0.01 at 2 and above. Over the grid points holding
-that likelihood, image->image IVF nprobe 1 at 900 rows ranged 0.40 to 0.61 (sd 0.058, 2 builds a point;
+grid's middle, which is the bias above), over tau 0.26 to 0.44 at 0 and at most 0.01 at 2 and above.
+Over the grid points holding that likelihood, image->image IVF nprobe 1 at 900 rows ranged 0.40 to 0.61 (sd 0.058, 2 builds a point;
 the truth's 0.552). No single statistic of 90 rows tells those points apart much better: over them, the
 share of a row's 5 nearest neighbours in its own cell of a 4-means follows that recall closest (correlation
 +0.92), then the nearest-neighbour distance's growth to the 5th ((1 - cos5) / (1 - cos1), +0.86), the
@@ -194,8 +194,8 @@ the points by 0.7 to 1.0 of its own spread between samples of 90 (the pairwise c
 times its spread but does not follow the recall, +0.03): a statistic more adds about one sd of what it
 tells. The misfit with the statistics' pooled covariance (their correlation: the three percentiles move
 together) instead of their sds alone: 5 of 10 on the real splits (6 as kept), and refitted with the
-truth's seed no better (the first 6 splits all missed; as kept 5 of them). bench/synth_fit.py's ``posterior_spread``
-measures it per split: the grids' points drawn by the sample's likelihood, each generated at 900 rows.
+truth's seed no better (the first 6 splits all missed; as kept 5 of them). bench/synth_fit.py's
+``posterior_spread`` measures it per split: the grids' points drawn by the sample's likelihood, each generated at 900 rows.
 Two draws of one fitted population meet the goal against each other on 9 of 10 splits at 900 rows
 (bench/synth_fit.py's ``model_draws``), sets of one fit with other seeds on 6 pairs of 10: part of
 the spread is the seed's population, and within it the tree's node offsets (split 0, five populations:
@@ -386,26 +386,21 @@ def _weighted_mean(points: np.ndarray, w: np.ndarray) -> list[float]:
     return [float(v) for v in (w[:, None] * points).sum(axis=0) / w.sum()]
 
 
-def structure_posterior(gen: TreeGenerator, name: str, x: np.ndarray, reps: int = 3
-                        ) -> tuple[np.ndarray, np.ndarray]:
-    """The structure grid's ``(alpha, sigma, tau)`` points and the likelihood of the sample ``x``'s
-    statistics at each, simulated from ``gen``'s model at the sample's size (``gen`` is left changed)."""
-    grid = {(float(a), float(s), float(t)): _sims(gen, name, len(x), reps, alpha=a, sigma=s, tau=t)
-            for a in ALPHAS for s in SIGMAS for t in TAUS}
-    return _likelihood(grid, structure_stats(x))
-
-
 def _fitting(gen: TreeGenerator, name: str) -> None:
     """The base's attribute share while its tree is fitted: ATTR_FIT (ATTR after; see the module)."""
     if name == gen.model.base:
         gen.update(name, attr=ATTR_FIT)
 
 
-def tree_posterior(gen: TreeGenerator, name: str, small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`structure_posterior` of modality ``name`` on at most STRUCTURE_ROWS rows of ``small``, the base's
-    attribute share at ATTR_FIT, as the fit has it then."""
+def tree_posterior(gen: TreeGenerator, name: str, small: np.ndarray, reps: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """The structure grid's ``(alpha, sigma, tau)`` points and the likelihood at each of the statistics of
+    at most STRUCTURE_ROWS rows of ``small``, simulated from ``gen``'s model at that size, the base's attribute
+    share at ATTR_FIT, as the fit has it then (``gen`` is left changed)."""
     _fitting(gen, name)
-    return structure_posterior(gen, name, small[_some(len(small), STRUCTURE_ROWS, np.random.default_rng([gen.seed, 19]))])
+    x = small[_some(len(small), STRUCTURE_ROWS, np.random.default_rng([gen.seed, 19]))]
+    grid = {(float(a), float(s), float(t)): _sims(gen, name, len(x), reps, alpha=a, sigma=s, tau=t)
+            for a in ALPHAS for s in SIGMAS for t in TAUS}
+    return _likelihood(grid, structure_stats(x))
 
 
 def fit_modality(gen: TreeGenerator, name: str, x: np.ndarray, small: np.ndarray,

@@ -107,7 +107,8 @@ def build_curves(xb: np.ndarray, xq: np.ndarray, gt_I: np.ndarray, gt_D: np.ndar
 
 
 def mean_curve(rows: np.ndarray) -> np.ndarray:
-    """The mean of :func:`build_curves`' rows: each point's recall over the builds."""
+    """The mean of :func:`build_curves`' rows: each point's recall over the builds (each row divided, then
+    added: the figures printed before ``build_curves`` kept the rows, to the last bit)."""
     out = np.zeros(rows.shape[1])
     for row in rows:
         out += row / len(rows)
