@@ -539,6 +539,22 @@ def test_the_noise_floor_halves_the_real_base_and_generates_the_synthetic_set_at
     assert spread[-1] == f"splits with every point within {bench.GOAL}: {1 + int(ok)}/2"
 
 
+def test_the_populations_mean_averages_the_set_with_sets_of_other_seeds_of_its_fit(curves_at_split0, tmp_path):
+    from annbench.bench import synth_fit as bench
+
+    real, synth, s, path = curves_at_split0
+    got = bench.population_mean(path, s, 0, synth, 1, tmp_path)
+    assert not list(tmp_path.glob("population-*.hdf5"))  # each set is removed once measured
+    # the one more set: the fit's model drawn with a seed of its own, at the split's size, as the command writes it
+    other = bench.generated_curves(read_fitted(path), tmp_path / "other.hdf5", len(s.base), len(s.queries["text"]),
+                                   bench.POPULATION_SEED + 1, builds=bench.POPULATION_BUILDS)
+    assert set(got) == set(bench.SETS)
+    for name in bench.SETS:
+        np.testing.assert_allclose(got[name], (synth[name] + other[name]) / 2, atol=1e-12)
+        assert not np.allclose(other[name], synth[name])  # another population than the set's
+    np.testing.assert_array_equal(bench.population_mean(path, s, 0, synth, 0, tmp_path)["text"], synth["text"])
+
+
 def test_the_refit_fits_the_models_own_rows_past_its_set_as_the_command_does(curves_at_split0, tmp_path):
     from annbench.bench import synth_fit as bench
 

@@ -36,7 +36,9 @@ set and the next 900 rows of one population: ``model_draws``, what the goal asks
 of a model that describes the data exactly, with the model's own sampling noise)
 and a set fitted again to a sample of 90 + 214 of that model's own rows against
 its first draw (``model_refit``: what fitting so small a sample costs when the
-model's family is right); then, for the first ``--posterior-splits`` splits, how far a split's
+model's family is right) and, with ``--populations``, the mean of the split's set and that many more drawn
+from its fit with seeds of their own against the real base (``population_mean``: the seed's chance taken
+out, what is left of the miss is the fit's); then, for the first ``--posterior-splits`` splits, how far a split's
 sample pins down the recall at 900 at all (``posterior_spread``: the fit's grids, the image tree's and
 the pairing's, drawn by the sample's likelihood, each point drawn generated at 900 and measured: the
 spread of sets that the sample cannot tell apart); at n = 450, each split's real base halved, one real
@@ -287,6 +289,24 @@ def model_pairs(path: Path, s: Split, seed: int, workdir: Path, threads: int = 1
     the split's size (``model_draws``) and its refit (``model_refit``) against the first of them."""
     draws = model_draws(path, len(s.base), len(s.queries[s.kind]), seed, threads)
     return {MODEL_PAIR: draws, REFIT_PAIR: (draws[0], model_refit(path, s, seed, workdir, threads))}
+
+
+POPULATIONS_PAIR = "populations' mean - real"
+POPULATION_SEED = 2000  # split s's j-th population besides its own set's is drawn with seed POPULATION_SEED + 100 s + j
+POPULATION_BUILDS = 2   # builds a population (the mean over the populations averages their builds too)
+
+
+def population_mean(path: Path, s: Split, seed: int, synth: dict, populations: int, workdir: Path,
+                    threads: int = 1) -> dict[str, np.ndarray]:
+    """The mean recall of split ``s``'s synthetic set (its curves ``synth``) and ``populations`` more sets of
+    its fitted model (``path``) at the split's size, each drawn with a seed of its own: another concept tree,
+    attribute pool and basis, the fit kept. Against the real base: the split's set with the seed's chance
+    averaged out, so what is left of its miss is the fit's (each set written, measured and removed)."""
+    model, n, nq = read_fitted(path), len(s.base), len(s.queries[s.kind])
+    sets = [synth] + [generated_curves(model, workdir / f"population-{seed}-{j}.hdf5", n, nq,
+                                       POPULATION_SEED + 100 * seed + j, threads, POPULATION_BUILDS)
+                      for j in range(1, populations + 1)]
+    return {name: np.mean([c[name] for c in sets], axis=0) for name in synth}
 
 
 POSTERIOR_DRAWS = 24   # grid points drawn by the sample's likelihood, each generated at the split's size, measured
@@ -640,6 +660,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="sizes at which --seeds sets of split 0's fit are measured, comma-separated ('' for none)")
     ap.add_argument("--posterior-splits", type=int, default=3,
                     help="splits (the first) whose fit's likely grid points are generated and measured (0: none)")
+    ap.add_argument("--populations", type=int, default=0,
+                    help="more sets of each split's fit, each drawn with a seed of its own, averaged with the "
+                         "split's set (0: none)")
     ap.add_argument("--sift-splits", type=int, default=10, help="SIFT splits measured (0: none)")
     ap.add_argument("--token-splits", type=int, default=3, help="token embedding splits measured (0: none)")
     ap.add_argument("--threads", type=int, default=1)
@@ -660,6 +683,9 @@ def main(argv: list[str] | None = None) -> int:
             mechanics.append((split_mechanics(s.base, s.queries, real), split_mechanics(*synth_side, synth)))
             halves.append(half_curves(s, path, synth_side, i, Path(tmp), args.threads))
             at_size.append({"synthetic - real": (real, synth), **model_pairs(path, s, i, Path(tmp), args.threads)})
+            if args.populations > 0:
+                at_size[-1][POPULATIONS_PAIR] = (real, population_mean(path, s, i, synth, args.populations, Path(tmp),
+                                                                       args.threads))
             if i < args.posterior_splits:
                 posteriors.append((real, synth, posterior_spread(path, s, i, args.threads)))
             if i == 0:
@@ -677,7 +703,9 @@ def main(argv: list[str] | None = None) -> int:
                                                      args.threads)), end="\n\n", flush=True)
         print("\n".join(spread_table(rows)), end="\n\n", flush=True)
         print("\n".join(sample_table(rows, samples)), end="\n\n", flush=True)
-        print("\n".join(noise_table(by_title(at_size), len(s.base), how=AT_SIZE)), end="\n\n", flush=True)
+        how = AT_SIZE + (f"; the mean of the split's set and {args.populations} more drawn with seeds of their own "
+                         "from its fit, against the real base" if args.populations > 0 else "")
+        print("\n".join(noise_table(by_title(at_size), len(s.base), how=how)), end="\n\n", flush=True)
         if posteriors:
             print("\n".join(posterior_table(posteriors, len(s.base))), end="\n\n", flush=True)
         print("\n".join(noise_table(by_title(halves), len(s.base) // 2)), end="\n\n", flush=True)

@@ -204,7 +204,14 @@ about 0 with the warps or the subtree scales alone; 0.029 with levels 0 to 5's o
 with levels 6 to 9's, 0.011 with the hashed ones'). The top 6 levels' offsets mixed so their
 spectrum-weighted Gram matrix is even (equal separations along the leading directions): 0.046 ->
 0.036 (split 5: 0.019 -> 0.018), each population's recall nearly where it was: what differs between
-populations is not how the top levels' nodes sit against each other.
+populations is not how the top levels' nodes sit against each other. Averaged out altogether
+(bench/synth_fit.py's ``--populations 7``: the mean of each split's set and 7 more of its fit drawn with
+seeds of their own, against the real base), the seed's population leaves the splits meeting the goal at 6
+of 10, the spread over the splits of text->image IVF nprobe 4 0.033 -> 0.024 but of HNSW ef 10 0.040 ->
+0.042 and image->image IVF nprobe 1 0.032 -> 0.030: the misses at those two are the fit's. Within split 0's
+fit (after the evening; scratch, 6 seeds for each part) the image tree's tables hold the seed's spread there
+(HNSW ef 10 sd 0.033, image->image IVF nprobe 1 0.034; their radial draws the most, 0.020 and 0.018), the
+basis 0.018 on text->image IVF nprobe 4, the texts' tables and the attribute pool under 0.01.
 
 Kept after all this: the base's residual length per top subtree with its tilt (``radial``, ``tilt``)
 and shared attributes keyed by a deep node (``attr``), which brought every point's mean over 10
