@@ -230,6 +230,15 @@ def generated_curves(model, path: Path, n: int, nq: int, seed: int, threads: int
         path.unlink()
 
 
+def fit_sets(path: Path, s: Split, seeds: list[int], workdir: Path, prefix: str, threads: int = 1,
+             builds: int = BUILDS) -> list[dict[str, np.ndarray]]:
+    """Recall at every point of sets of the fitted model of ``path`` at split ``s``'s size (as many queries of
+    each kind as its real ones), one per seed of ``seeds``: other populations of one fit (``prefix``-SEED.hdf5
+    files in ``workdir``, each removed once measured)."""
+    model, n, nq = read_fitted(path), len(s.base), len(s.queries[s.kind])
+    return [generated_curves(model, workdir / f"{prefix}-{seed}.hdf5", n, nq, seed, threads, builds) for seed in seeds]
+
+
 HALVES = "each split's real base halved; the synthetic set generated at that size"
 REAL_PAIR, SYNTH_PAIR, MODEL_PAIR = "real B - real A", "synthetic - real A", "model B - model A"
 REFIT_PAIR = "refit - model A"
@@ -302,10 +311,8 @@ def population_mean(path: Path, s: Split, seed: int, synth: dict, populations: i
     its fitted model (``path``) at the split's size, each drawn with a seed of its own: another concept tree,
     attribute pool and basis, the fit kept. Against the real base: the split's set with the seed's chance
     averaged out, so what is left of its miss is the fit's (each set written, measured and removed)."""
-    model, n, nq = read_fitted(path), len(s.base), len(s.queries[s.kind])
-    sets = [synth] + [generated_curves(model, workdir / f"population-{seed}-{j}.hdf5", n, nq,
-                                       POPULATION_SEED + 100 * seed + j, threads, POPULATION_BUILDS)
-                      for j in range(1, populations + 1)]
+    sets = [synth] + fit_sets(path, s, [POPULATION_SEED + 100 * seed + j for j in range(1, populations + 1)],
+                              workdir, "population", threads, POPULATION_BUILDS)
     return {name: np.mean([c[name] for c in sets], axis=0) for name in synth}
 
 
@@ -409,9 +416,7 @@ def noise_table(pairs: dict[str, list[tuple[dict, dict]]], n: int, titles: dict 
 def seed_table(s: Split, synth_path: Path, real: dict, seeds: int, workdir: Path, threads: int = 1) -> list[str]:
     """Synthetic minus real at every point over ``seeds`` more sets generated from split 0's fitted
     model with other seeds: what one generated set's recall varies by, the fit kept."""
-    model = read_fitted(synth_path)
-    sets = [generated_curves(model, workdir / f"seed-{seed}.hdf5", len(s.base), len(s.queries["text"]),
-                             1000 + seed, threads) for seed in range(1, seeds + 1)]
+    sets = fit_sets(synth_path, s, [1000 + seed for seed in range(1, seeds + 1)], workdir, "seed", threads)
     d = {name: np.array([c[name] - real[name] for c in sets]) for name in SETS}
     lines = [f"split 0's fit, {seeds} other generation seeds: synthetic - real, mean +- sd",
              f"  {'index':9} {'setting':10}" + "".join(f"{title:>16}" for title in SETS.values())]
