@@ -193,3 +193,40 @@ indexes:
     assert (df["bytes_per_vector"] == df["index_bytes"] / 1000).all() and (df["vector_bytes"] == 2048).all()
     assert pd.isna(df.loc["hnswlib", "ndis_per_query"]) and pd.isna(df.loc["annoy", "ndis_per_query"])  # no counter
     assert 16 < df.loc["ivf_flat", "ndis_per_query"] < 16 + 1000  # the 16 centroids, then the probed lists
+
+
+def test_a_value_given_twice_is_one_point_built_once_and_measured_once(tmp_path):
+    ds, res = tmp_path / "two-sets.hdf5", tmp_path / "res"
+    r = run_cli("datasets", "make", "clip-synth", "--n", "2000", "--nq", "50", "--out", str(ds))
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "cfg.yaml").write_text("""
+nq: [10, 10]
+queries: [text, image, text]
+min_time: 0.02
+indexes:
+  - {index: ivf_flat, build: {nlist: [16, 16]}, search: {nprobe: [1, 4, 4]}}
+  - {index: ivf_flat, build: {nlist: [16]}, search: {nprobe: [4, 16]}}
+""")
+    r = run_cli("sweep", "--dataset", str(ds), "--config", str(tmp_path / "cfg.yaml"), "--results", str(res))
+    assert r.returncode == 0, r.stderr
+    assert "sweep: 1 build point(s), 6 measured point(s)" in r.stderr  # nprobe 1, 4, 16 x text, image
+    assert "sweep done: 6 measured, 0 already stored" in r.stdout
+    df = load_results(res)
+    assert len(df) == 6 and df["id"].is_unique and set(df["query_set"]) == {"text", "image"}
+    assert sorted(df["search.nprobe"]) == [1, 1, 4, 4, 16, 16]
+    # the command line's lists alike, query sets comma-separated
+    r = run_cli("sweep", "--dataset", str(ds), "--index", "ivf_flat", "--nlist", "16,16", "--nprobe", "16,4,1,4",
+                "--nq", "10,10", "--queries", "text,image", "--min-time", "0.02", "--results", str(res))
+    assert r.returncode == 0, r.stderr
+    assert "sweep: 1 build point(s), 6 measured point(s)" in r.stderr
+    assert "sweep done: 0 measured, 6 already stored" in r.stdout
+
+
+def test_builds_of_one_setting_with_other_rerank_depths_share_their_common_points_once():
+    plan = Plan(dataset="x.hdf5", dataset_name="x", query_sets=["q"], k=10, nqs=[1], threads=2,
+                builds=[BuildPoint("bin_flat", {}, [{}], reranks=[0, 10]), BuildPoint("bin_flat", {}, [{}], reranks=[0]),
+                        BuildPoint("bin_flat", {}, [{}, {}], reranks=[10, 0, 10])])
+    assert [bp.reranks for bp in plan.builds] == [[0, 10], [0]]  # 10, 0, 10: the first's depths again
+    from annbench.runner.sweep import first_keys
+    keys = first_keys([plan.keys(bp, "env", None) for bp in plan.builds])
+    assert [[k["rerank"] for k in ks] for ks in keys] == [[0, 10], []]

@@ -46,6 +46,9 @@ def _one_line_error(r, message):
     (["--min-time", "inf"], "min_time must be a number > 0"),
     (["--nq", ""], "empty value list"),
     (["--queries", ""], "empty value list"),
+    (["--nq", "1,,10"], "empty value in the list '1,,10'"),
+    (["--queries", "text,"], "empty value in the list 'text,'"),
+    (["--nlist", "16", "--nprobe", "1,"], "empty value in the list '1,'"),
     (["--nlist", "16", "--nprobe", "1", "--bogus", "3"], "unknown parameter --bogus"),
 ])
 def test_bad_sweep_settings_are_one_line_errors_and_write_nothing(tmp_path, t2i_file, args, message):

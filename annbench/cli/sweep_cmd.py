@@ -157,7 +157,7 @@ def build_plan(args, extra: list[str]):
     path = _dataset(args, cfg)
     info = describe(path)
     s = _settings(args, cfg)
-    queries = parse_list(args.queries, True) if args.queries is not None else as_list(cfg.get("queries", list(info["query_sets"])))
+    queries = parse_list(args.queries, names=True) if args.queries is not None else as_list(cfg.get("queries", list(info["query_sets"])))
     entries = cfg.get("indexes") or [{"index": args.index, **dict(zip(("build", "search"), _index_params(args.index, extra)))}]
     builds = []
     for entry in entries:

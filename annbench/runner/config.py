@@ -23,13 +23,16 @@ def parse_value(text: str):
     return text
 
 
-def parse_list(text: str, string_param: bool = False) -> list:
-    """``"1,8,64"`` -> [1, 8, 64]; string parameters (a faiss factory) split on ';' only."""
-    parts = text.split(";") if string_param else text.split(",")
-    values = [parse_value(p) if not string_param else p.strip() for p in parts if p.strip()]
-    if not values:
+def parse_list(text: str, string_param: bool = False, names: bool = False) -> list:
+    """``"1,8,64"`` -> [1, 8, 64]; string parameters (a faiss factory) split on ';' only; ``names`` (query
+    sets) split on ',' and stay strings."""
+    sep = ";" if string_param else ","
+    parts = [p.strip() for p in text.split(sep)]
+    if not any(parts):
         raise UserError(f"empty value list: {text!r}")
-    return values
+    if not all(parts):
+        raise UserError(f"empty value in the list {text!r} (values are separated by '{sep}')")
+    return parts if string_param or names else [parse_value(p) for p in parts]
 
 
 def as_list(value) -> list:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from dataclasses import dataclass, field
 
 from annbench.backends import registry
@@ -58,6 +59,14 @@ class Plan:
     clients: list = field(default_factory=lambda: [None])  # concurrent clients per point (None: one caller, batches of nq)
     filters: list = field(default_factory=lambda: [None])  # row filters (runner/filters.py) as key dicts (None: every row)
 
+    def __post_init__(self) -> None:
+        """A value given twice is one point: ``--nprobe 2,2``, ``--nq 10,10`` or two config entries of one
+        build measure it once (builds of the same index, settings and device merge their search settings)."""
+        for name in ("query_sets", "nqs", "clients", "filters"):
+            if isinstance(getattr(self, name), list):
+                setattr(self, name, distinct(getattr(self, name)))
+        self.builds = merged(self.builds)
+
     def keys(self, bp: BuildPoint, env: str, blas_threshold: int | None) -> list[dict]:
         """Every record key this build point produces: its settings, the timing rule, the faiss BLAS
         threshold (None for backends that do not run faiss) and the environment id."""
@@ -69,6 +78,29 @@ class Plan:
             for search in bp.searches for rerank in bp.reranks for qs in self.query_sets for nq in self.nqs
             for flt in self.filters for clients in self.clients
         ]
+
+
+def distinct(values: list) -> list:
+    """``values`` in their order, each once; equal as a point key compares them (dicts by their items)."""
+    seen: dict[str, object] = {}
+    for v in values:
+        seen.setdefault(json.dumps(v, sort_keys=True, default=str), v)
+    return list(seen.values())
+
+
+def merged(builds: list[BuildPoint]) -> list[BuildPoint]:
+    """One build point per build (index, settings, device and GPU spread) and set of re-rank depths, in
+    first-seen order, holding the search settings of all that share it, each once: a build is built once."""
+    out: dict[str, BuildPoint] = {}
+    for bp in builds:
+        depths = sorted(json.dumps(r, default=str) for r in distinct(bp.reranks))
+        same = json.dumps([bp.spec(), depths], sort_keys=True, default=str)
+        if same in out:
+            out[same].searches = distinct(out[same].searches + bp.searches)
+        else:
+            out[same] = BuildPoint(bp.index, bp.build, distinct(bp.searches), bp.device, distinct(bp.reranks),
+                                   bp.gpus, bp.gpu_mode)
+    return list(out.values())
 
 
 def grid(values: dict[str, list]) -> list[dict]:

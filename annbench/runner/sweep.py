@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 import psutil
 
+from annbench.results.schema import point_id
 from annbench.results.store import ResultStore
 from annbench.runner import checks, identity
 from annbench.runner.executor import Executor, Job, LocalExecutor
@@ -100,6 +101,18 @@ class Identity:
         return default_threshold(self.d, faiss.__version__)
 
 
+def first_keys(all_keys: list[list[dict]]) -> list[list[dict]]:
+    """Each build's keys less those an earlier build already measures (one build of the same settings
+    but other re-rank depths can share points with another): a point is measured once a sweep."""
+    seen: set[str] = set()
+    out = []
+    for keys in all_keys:
+        mine = [k for k in keys if point_id(k) not in seen]
+        seen.update(map(point_id, mine))
+        out.append(mine)
+    return out
+
+
 def run_plan(plan: Plan, results: str, argv: list[str] | None = None, executor: Executor | None = None) -> dict:
     """Execute ``plan``; returns counts of points by outcome. Bad plans raise UserError, writing nothing.
 
@@ -124,7 +137,7 @@ def _run(plan: Plan, results: str, argv: list[str], info: dict, fingerprint: str
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     ident = Identity(plan, info["d"])
     per_build = [ident.of(bp.index) for bp in plan.builds]
-    all_keys = [plan.keys(bp, env, blas) for bp, (_, env, blas) in zip(plan.builds, per_build)]
+    all_keys = first_keys([plan.keys(bp, env, blas) for bp, (_, env, blas) in zip(plan.builds, per_build)])
     executor = executor or LocalExecutor(plan.timeout_s, plan.memory_limit_bytes, _child_env(plan.threads))
     manifest = build_manifest(run_id, argv, plan, ident.machine,
                               {bp.index: facts["versions"] for bp, (facts, _, _) in zip(plan.builds, per_build)})
