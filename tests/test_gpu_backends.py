@@ -109,6 +109,9 @@ def test_gpu_points_are_skipped_and_cpu_points_measured_without_a_gpu(tmp_path, 
     assert by["cagra", "cpu"]["status"] == "skipped" and by["cagra", "cpu"]["reason"].startswith("skipped: no GPU")
     assert by["flat", "cpu"]["status"] == by["ivf_sq8h", "cpu"]["status"] == "ok"
     assert "gpu_index_bytes" not in by["flat", "cpu"] and "device_qps" not in by["flat", "cpu"]
+    summary = run_cli("summary", "--results", str(res))
+    assert summary.returncode == 0, summary.stderr
+    assert "  flat: skipped: no GPU (1 point)" in summary.stdout and "skipped: skipped" not in summary.stdout
 
 
 def test_the_gpu_config_is_the_sweep_of_the_issue():

@@ -240,5 +240,6 @@ def format_summary(df: pd.DataFrame, targets=TARGETS, recall: str = DEFAULT_RECA
     if not failed.empty:
         lines.append(f"\n{len(failed)} point(s) not measured:")
         for (index, status, reason), part in failed.groupby(["index", "status", "reason"]):
-            lines.append(f"  {index}: {status}: {reason} ({len(part)} points)")
+            said = reason if str(reason).startswith(f"{status}:") else f"{status}: {reason}"  # "skipped: no GPU"
+            lines.append(f"  {index}: {said} ({len(part)} point{'s' if len(part) != 1 else ''})")
     return "\n".join(lines)
