@@ -56,6 +56,27 @@ def test_a_round_times_exactly_what_the_rule_says(unit_data):
     assert (ids == _exact_ids(xb, xq, 10)).all()
 
 
+class WriteLog(np.ndarray):
+    """Ids that log, at every write, how many searches the index had run by then."""
+
+    def __setitem__(self, key, value):
+        self.log.append(len(self.index.calls))
+        super().__setitem__(key, value)
+
+
+def test_the_first_round_copies_its_ids_out_only_after_its_last_timed_batch(unit_data):
+    xb, xq = unit_data
+    clock = FakeClock()
+    index = CostedIndex(xb, clock, cost_ns=1_000_000)
+    order = QueryOrder(xq, seed=0)
+    ids = np.full((50, 10), -1).view(WriteLog)
+    ids.log, ids.index = [], index
+    rnd = _round(index, order, 10, TimingRule(min_time_s=0.3, repeats=3, min_batches=10), clock, ids)
+    assert rnd.batch_ns.size == 10 and len(ids.log) == 5  # the first pass: 5 batches of 10 of the 50 queries
+    assert set(ids.log) == {1 + 10}  # after the warm-up and every timed batch: nothing but searching is timed
+    assert (np.asarray(ids) == _exact_ids(xb, xq, 10)).all()
+
+
 def test_a_slow_setting_is_timed_on_a_random_sample_and_the_rest_is_filled_untimed(unit_data):
     xb, xq = unit_data
     clock = FakeClock()

@@ -103,9 +103,13 @@ def time_round(search: Search, order: QueryOrder, nq: int, k: int, rule: TimingR
                cpu_clock: Clock = time.process_time_ns) -> Round:
     """One round of one setting. With ``ids`` (queries x k, filled with -1), the ids the round
     returned for each query are written there, and the queries it did not reach are searched
-    untimed to complete them: the first round of a point does this, for recall."""
+    untimed to complete them: the first round of a point does this, for recall. The timed span
+    only keeps a reference to each result of the first pass over the permutation; they are copied
+    into ``ids`` once the clocks have stopped, so the first round times what the others do."""
     search(order.warmup(nq), k)
     times: list[int] = []
+    kept: list = []  # the first pass's results, while timed
+    keep = ids is not None
     limit_ns, min_batches = rule.round_ns, rule.round_batches
     cpu0, start = cpu_clock(), clock()
     i = 0
@@ -114,12 +118,15 @@ def time_round(search: Search, order: QueryOrder, nq: int, k: int, rule: TimingR
         _, I = search(order.batch(i, nq), k)
         t1 = clock()
         times.append(t1 - t0)
-        if ids is not None and i * nq < order.n:  # the first pass over the permutation
-            ids[order.query_ids(i, nq), : I.shape[1]] = I
+        if keep:
+            kept.append(I)
+            keep = (i + 1) * nq < order.n
         i += 1
         if t1 - start >= limit_ns and i >= min_batches:
             break
     wall_ns, cpu_ns = clock() - start, cpu_clock() - cpu0
+    for b, I in enumerate(kept):
+        ids[order.query_ids(b, nq), : I.shape[1]] = I
     filled = _fill(search, order, k, ids, i * nq) if ids is not None else 0
     return Round(np.asarray(times, dtype=np.int64), wall_ns, cpu_ns, i * nq, nq + i * nq + filled, start)
 
