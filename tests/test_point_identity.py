@@ -3,6 +3,7 @@
 import os
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 from conftest import ROOT, run_cli
@@ -230,3 +231,21 @@ def test_builds_of_one_setting_with_other_rerank_depths_share_their_common_point
     from annbench.runner.sweep import first_keys
     keys = first_keys([plan.keys(bp, "env", None) for bp in plan.builds])
     assert [[k["rerank"] for k in ks] for ks in keys] == [[0, 10], []]
+
+
+def test_save_neighbors_measures_again_a_point_stored_without_its_ids(tmp_path, t2i_file):
+    res = tmp_path / "res"
+    args = ["--index", "ivf_flat", "--nlist", "16", "--nprobe", "1,4", "--nq", "10", "--queries", "text",
+            "--min-time", "0.02"]
+    assert "2 measured, 0 already stored" in _sweep(t2i_file, res, *args)
+    first = load_results(res).set_index("id")
+    assert not (res / "neighbors").exists()
+    assert "2 measured, 0 already stored" in _sweep(t2i_file, res, *args, "--save-neighbors")
+    again = load_results(res).set_index("id")
+    assert sorted(again.index) == sorted(first.index)  # the same points, their records replaced
+    for rid, rec in again.iterrows():
+        ids = np.load(res / rec["neighbors_file"])
+        assert ids.shape == (rec["n_queries"], 10) and (res / rec["per_query_recall_file"]).is_file()
+        assert rec["recall"] == first.loc[rid, "recall"]  # the index and the queries are the same
+    assert "0 measured, 2 already stored" in _sweep(t2i_file, res, *args, "--save-neighbors")
+    assert "0 measured, 2 already stored" in _sweep(t2i_file, res, *args)

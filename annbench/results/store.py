@@ -19,8 +19,12 @@ from annbench.results.schema import SCHEMA_VERSION, point_id
 
 
 class ResultStore:
-    def __init__(self, root: str | os.PathLike):
+    def __init__(self, root: str | os.PathLike, neighbors: bool = False):
+        """``neighbors``: a measured point counts as stored only with its returned ids saved beside it, so
+        a sweep with ``--save-neighbors`` measures again a point stored without them (its record is replaced
+        when the new one is written, never removed before)."""
         self.root = Path(root)
+        self.neighbors = neighbors
 
     def remove_stale_temporaries(self) -> None:
         """Temporary files of a writer that was killed before its rename (never records)."""
@@ -31,7 +35,13 @@ class ResultStore:
         return self.root / "records" / f"{rid}.json"
 
     def has(self, key: dict) -> bool:
-        return self.record_path(point_id(key)).exists()
+        if not self.neighbors:
+            return self.record_path(point_id(key)).exists()
+        rec = self.record(key)
+        if rec is None:
+            return False
+        saved = rec.get("neighbors_file")
+        return rec.get("status", "ok") != "ok" or bool(saved) and (self.root / saved).is_file()
 
     def record(self, key: dict) -> dict | None:
         """The stored point's record, None when absent or unreadable."""

@@ -132,7 +132,7 @@ def run_plan(plan: Plan, results: str, argv: list[str] | None = None, executor: 
 
 
 def _run(plan: Plan, results: str, argv: list[str], info: dict, fingerprint: str, executor: Executor | None) -> dict:
-    store = ResultStore(results)
+    store = ResultStore(results, neighbors=plan.save_neighbors)
     store.remove_stale_temporaries()
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     ident = Identity(plan, info["d"])

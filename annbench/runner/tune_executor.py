@@ -131,7 +131,7 @@ def run_tune(plan: Plan, targets, recall: str, results: str, argv: list[str] | N
 
     executor = TuneExecutor(plan, targets, recall)
     counts = run_plan(plan, results, argv, executor)
-    store = ResultStore(results)
+    store = ResultStore(results, neighbors=plan.save_neighbors)
     return {**counts, "grid": len(executor.grid), "points": sum(map(store.has, executor.tried)),
             "ids": [point_id(k) for k in executor.tried], "skipped_builds": executor.skipped}
 

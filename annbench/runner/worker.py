@@ -194,7 +194,7 @@ def run(spec: dict) -> None:
     import numpy as np
 
     _configure(spec)
-    store = ResultStore(spec["results"])
+    store = ResultStore(spec["results"], neighbors=bool(spec.get("save_neighbors")))
     ds = read_dataset(spec["dataset"], spec["dataset_name"], lazy_base=True)  # rows read as needed
     bp = spec["build_point"]
     cls = registry.get(bp["index"])
