@@ -62,7 +62,7 @@ def run_isolated(spec: dict, timeout_s: float, memory_limit: int, env: dict,
             if time.monotonic() - start > timeout_s:
                 reason = f"timed out after {timeout_s:g} s"
             elif memory_limit and _tree_rss(ps) > memory_limit:
-                reason = f"out of memory (over the {memory_limit / 2**30:.1f} GiB limit)"
+                reason = f"out of memory (over the {memory_limit / 2**30:.3g} GiB limit)"
             if reason:
                 os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
