@@ -116,6 +116,7 @@ def test_summary_of_results_with_no_measured_point_says_so(tmp_path, t2i_file):
     assert r.returncode == 0 and "1 skipped" in r.stdout, r.stderr
     r = run_cli("summary", "--results", str(res))
     assert r.returncode == 0 and "no successful results" in r.stdout and "Traceback" not in r.stderr
+    assert "1 point(s) not measured:\n  flat: skipped: no GPU (1 point)" in r.stdout  # and why
 
 
 def test_a_second_sweep_on_the_same_results_is_refused_while_the_first_runs(tmp_path, t2i_file, plugin_env):

@@ -221,7 +221,7 @@ def _crossover_lines(df: pd.DataFrame, recall: str) -> list[str]:
 def format_summary(df: pd.DataFrame, targets=TARGETS, recall: str = DEFAULT_RECALL, budget: Budget = Budget()) -> str:
     rows = comparable(df)
     if rows.empty:
-        return "no successful results"
+        return "\n".join(["no successful results", *_not_measured_lines(df)])
     if recall not in rows:
         return f"no record has {recall!r}"
     lines = ["QPS: median over rounds (min-max of the rounds); cores: cores the search kept busy (process CPU s / "
@@ -236,10 +236,17 @@ def format_summary(df: pd.DataFrame, targets=TARGETS, recall: str = DEFAULT_RECA
     lines += _load_lines(rows, targets, recall, budget)
     lines += _crossover_lines(rows, recall)
     lines += gpu_lines(rows)
-    failed = df[df["status"] != "ok"] if "status" in df else df.iloc[0:0]
-    if not failed.empty:
-        lines.append(f"\n{len(failed)} point(s) not measured:")
-        for (index, status, reason), part in failed.groupby(["index", "status", "reason"]):
-            said = reason if str(reason).startswith(f"{status}:") else f"{status}: {reason}"  # "skipped: no GPU"
-            lines.append(f"  {index}: {said} ({len(part)} point{'s' if len(part) != 1 else ''})")
+    lines += _not_measured_lines(df)
     return "\n".join(lines)
+
+
+def _not_measured_lines(df: pd.DataFrame) -> list[str]:
+    """The points stored as failed or skipped, grouped by index and the reason the runner gave."""
+    failed = df[df["status"] != "ok"] if "status" in df else df.iloc[0:0]
+    if failed.empty:
+        return []
+    lines = [f"\n{len(failed)} point(s) not measured:"]
+    for (index, status, reason), part in failed.groupby(["index", "status", "reason"]):
+        said = reason if str(reason).startswith(f"{status}:") else f"{status}: {reason}"  # "skipped: no GPU"
+        lines.append(f"  {index}: {said} ({len(part)} point{'s' if len(part) != 1 else ''})")
+    return lines
