@@ -129,7 +129,7 @@ def test_wrong_published_checksum_leaves_no_file(server, tmp_path):
     with pytest.raises(UserError, match="does not match the published sha256") as err:
         download(f"{base}/f.bin", final, sha256="0" * 64, show=False)
     assert "\n" not in str(err.value)
-    assert leftovers(final.parent) == set()
+    assert leftovers(final.parent) == set() and not final.parent.exists()  # the folder made for it too
 
 
 def test_announced_size_must_match_the_catalogue(server, tmp_path):
@@ -275,9 +275,10 @@ def test_http_errors_are_one_line(server, tmp_path):
     _, base = server
     r = run_cli("datasets", "--dir", "ds", "download", COCO, "--url", f"{base}/nothing", cwd=tmp_path)
     one_line_error(r, "HTTP 404", f"{base}/nothing/{COCO}.hdf5")
-    assert leftovers(tmp_path / "ds" / COCO) == set()
+    assert not (tmp_path / "ds" / COCO).exists()  # nor the folder made for it: nothing looks begun
     r = run_cli("datasets", "--dir", "ds", "download", COCO, "--url", "http://127.0.0.1:9", cwd=tmp_path)
     one_line_error(r, "cannot download")
+    assert not (tmp_path / "ds" / COCO).exists()
     r = run_cli("datasets", "--dir", "ds", "download", COCO, "--url", "ftp://example.org", cwd=tmp_path)
     one_line_error(r, "not an http(s) URL")
 

@@ -50,10 +50,29 @@ def download(url: str, final: str | os.PathLike, *, size: int | None = None, sha
     ``final`` is there, and record the new checksum instead of checking the recorded one.
     """
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale(final.parent)
-    if final.exists() and not force:
-        return _check_present(final, url, size or prefix, sha256, show), False
+    with _new_folder(final.parent):
+        remove_stale(final.parent)
+        if final.exists() and not force:
+            return _check_present(final, url, size or prefix, sha256, show), False
+        return _fetch(url, final, size, sha256, prefix, finish, force, show)
+
+
+@contextlib.contextmanager
+def _new_folder(folder: Path) -> Iterator[None]:
+    """``folder``, made if missing; one made here and still empty when the download fails is removed."""
+    made = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        yield
+    except BaseException:
+        if made:
+            with contextlib.suppress(OSError):  # not empty: a .part to resume from
+                folder.rmdir()
+        raise
+
+
+def _fetch(url: str, final: Path, size: int | None, sha256: str | None, prefix: int | None,
+           finish: Callable[[Path], None] | None, force: bool, show: bool) -> tuple[str, bool]:
     part = final.with_name(final.name + ".part")
     with _locked(part) as fh:
         if final.exists() and not force:  # another process finished it since the check above
