@@ -102,6 +102,14 @@ def test_bad_summary_input_is_a_one_line_error(small_results, args, message):
     assert sorted(p.name for p in small_results.rglob("*")) == before
 
 
+def test_summary_targets_are_each_a_column_once_in_ascending_order(small_results):
+    r = run_cli("summary", "--results", str(small_results), "--targets", "0.99,0.5,0.99")
+    assert r.returncode == 0, r.stderr
+    heads = [line for line in r.stdout.splitlines() if "QPS @" in line]
+    assert heads and all(h.count("QPS @ 0.5 ") == 1 and h.count("QPS @ 0.99 ") == 1 for h in heads)
+    assert all(h.index("QPS @ 0.5 ") < h.index("QPS @ 0.99 ") for h in heads)
+
+
 def test_a_folder_inside_the_results_is_not_taken_for_them(small_results, tmp_path):
     for command in (["summary"], ["results"], ["report", "--out", str(tmp_path / "rep")]):
         r = run_cli(*command, "--results", str(small_results / "records"))

@@ -11,7 +11,8 @@ def add_environment_args(p) -> None:
 
 
 def parse_targets(text: str) -> tuple[float, ...]:
-    """``"0.9,0.99"`` -> (0.9, 0.99); anything but numbers in (0, 1] is a one-line error."""
+    """``"0.99,0.9,0.9"`` -> (0.9, 0.99): each target once, ascending; anything but numbers in (0, 1] is a
+    one-line error."""
     from annbench.errors import UserError
 
     targets = []
@@ -23,7 +24,7 @@ def parse_targets(text: str) -> tuple[float, ...]:
         if not 0 < value <= 1:
             raise UserError(f"--targets: {value:g} is not a recall in (0, 1]")
         targets.append(value)
-    return tuple(targets)
+    return tuple(sorted(set(targets)))
 
 
 def non_negative(name: str, value: float | None) -> float | None:
