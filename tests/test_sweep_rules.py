@@ -110,6 +110,19 @@ def test_summary_targets_are_each_a_column_once_in_ascending_order(small_results
     assert all(h.index("QPS @ 0.5 ") < h.index("QPS @ 0.99 ") for h in heads)
 
 
+def test_a_results_directory_named_twice_is_read_once(small_results, tmp_path):
+    from annbench.results.frame import load_results
+
+    again = f"{small_results}/../{small_results.name}/"
+    assert len(load_results(small_results, again)) == len(load_results(small_results)) == 2
+    once, twice = (run_cli("summary", "--results", str(small_results), *extra).stdout
+                   for extra in ([], ["--results", again]))
+    assert twice == once
+    r = run_cli("report", "--results", str(small_results), "--results", again, "--out", str(tmp_path / "rep"))
+    assert r.returncode == 0, r.stderr
+    assert "2 points from" in (tmp_path / "rep" / "index.html").read_text()
+
+
 def test_a_folder_inside_the_results_is_not_taken_for_them(small_results, tmp_path):
     for command in (["summary"], ["results"], ["report", "--out", str(tmp_path / "rep")]):
         r = run_cli(*command, "--results", str(small_results / "records"))

@@ -15,7 +15,7 @@ import pandas as pd
 
 from annbench.errors import UserError
 from annbench.results.envs import select_environment, with_environment
-from annbench.results.frame import load_results
+from annbench.results.frame import distinct_dirs, load_results
 from annbench.results.schema import RECALL_COLUMNS
 from annbench.results.select import with_load_columns
 from annbench.results.store import ResultStore
@@ -100,7 +100,7 @@ def load(dirs: list[str | os.PathLike], recall_col: str = "recall_ties", machine
     each record in its environment; bad input is a :class:`UserError`."""
     if not dirs:
         raise UserError("no results directory given")
-    paths = tuple(Path(d) for d in dirs)
+    paths = tuple(Path(d) for d in distinct_dirs(dirs))
     for path in paths:
         if not path.is_dir():
             raise UserError(f"results directory not found: {path}")

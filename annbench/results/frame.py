@@ -11,10 +11,19 @@ from annbench.results.schema import label, search_label
 from annbench.results.store import ResultStore
 
 
-def load_results(*dirs: str | os.PathLike) -> pd.DataFrame:
-    """Every record of ``dirs``, with ``machine_label`` and ``versions_label`` to read them by."""
-    rows = []
+def distinct_dirs(dirs) -> list:
+    """``dirs`` in their order, a directory named twice (``--results r --results ./r/``) once."""
+    first: dict[str, object] = {}
     for d in dirs:
+        first.setdefault(os.path.realpath(d), d)
+    return list(first.values())
+
+
+def load_results(*dirs: str | os.PathLike) -> pd.DataFrame:
+    """Every record of ``dirs`` (each directory once), with ``machine_label`` and ``versions_label`` to
+    read them by."""
+    rows = []
+    for d in distinct_dirs(dirs):
         for rec in ResultStore(d).iter_records():
             row = dict(rec)
             row["results_dir"] = str(d)
