@@ -50,6 +50,9 @@ BAD = {
     "empty": (["--queries", "empty.npy"], "empty array"),
     "non-numeric": (["--queries", "strings.npy"], "non-numeric dtype"),
     "labels count": (["--base-labels", "names.txt"], "labels for 1000 vectors"),
+    "empty query set name": (["--query-set", ""], "query set name '': use letters"),
+    "a path for a name": (["--query-set", "a/b"], "query set name 'a/b': use letters"),
+    "commas in a name": (["--query-set", "text,image"], "query set name 'text,image': use letters"),
 }
 
 

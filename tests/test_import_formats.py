@@ -329,7 +329,8 @@ def test_bab_i8bin_and_bad_files(tmp_path):
     _assert_truth(ds.xb, ds.query_sets["test"], "euclidean")
     _write_bin(tmp_path / "q7.fbin", np.ones((3, 7), np.float32))
     for args, message in ((["--queries", "q7.fbin"], "does not match the base dimension 24"),
-                          (["--queries", "q.npy"], "not a big-ann-benchmarks vectors file")):
+                          (["--queries", "q.npy"], "not a big-ann-benchmarks vectors file"),
+                          (["--queries", "q.i8bin", "--query-set", "a/b"], "query set name 'a/b': use letters")):
         r = run_cli("datasets", "import-bab", "x", "--base", "b.i8bin", "--metric", "euclidean", "--out", "x.hdf5",
                     *args, cwd=tmp_path)
         _fails(r, message, tmp_path / "x.hdf5")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from annbench.errors import UserError
@@ -46,6 +48,17 @@ def row_norms(x: np.ndarray) -> np.ndarray:
     """L2 norm of each row, accumulated in float64 without a float64 copy of ``x`` (one of a
     million-row base would be 4 GiB at d = 512, twice the base itself)."""
     return np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float64))
+
+
+QUERY_SET_NAME = re.compile(r"[\w.-]+")
+
+
+def check_query_set_name(name) -> str:
+    """A query set's name: letters, digits, '_', '-' and '.' (it names an HDF5 group, and ``--queries``
+    lists names with commas)."""
+    if not isinstance(name, str) or not QUERY_SET_NAME.fullmatch(name) or name in (".", ".."):
+        raise UserError(f"query set name {name!r}: use letters, digits, '_', '-' and '.'")
+    return name
 
 
 def check_metric(metric: str) -> str:

@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 
 from annbench.data.hdf5io import DatasetWriter
-from annbench.data.validate import check_metric, check_vectors
+from annbench.data.validate import check_metric, check_query_set_name, check_vectors
 from annbench.errors import UserError
 
 CHUNK = 65536  # base rows read, checked and written at a time
@@ -38,6 +38,9 @@ class QueryInput:
     task: str = "paired"
     truth: np.ndarray | None = None  # nq x K base row ids, best first
     truth_from: str = ""  # where the supplied truth was read, for messages
+
+    def __post_init__(self) -> None:
+        check_query_set_name(self.name)  # before any base row is read or written
 
 
 @dataclass
