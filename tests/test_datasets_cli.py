@@ -76,6 +76,16 @@ def test_bad_input_is_one_line_and_writes_nothing(npy, case):
     assert not (npy / "ds").exists() or list((npy / "ds").iterdir()) == []
 
 
+@pytest.mark.parametrize("name", ["", "a/b", "../outside", ".hidden"])
+def test_a_dataset_name_that_is_not_a_plain_file_name_is_refused(npy, name):
+    for command in (["import", name, "--base", "img.npy", "--queries", "txt.npy", "--metric", "angular"],
+                    ["make", "clip-synth", "--n", "300", "--nq", "10", "--name", name]):
+        r = run_cli("datasets", "--dir", "ds", *command, cwd=npy)
+        assert r.returncode == 2 and f"dataset name {name!r}: use letters" in r.stderr, r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+    assert not list(npy.rglob("*.hdf5"))
+
+
 def test_existing_name_asks_for_force(npy):
     argv = ["datasets", "--dir", "ds", "import", "x", "--base", "img.npy", "--holdout", "10", "--metric", "angular"]
     assert run_cli(*argv, cwd=npy).returncode == 0

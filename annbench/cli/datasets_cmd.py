@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from annbench.cli.paths import datasets_dir, resolve_dataset
+from annbench.cli.paths import dataset_file, datasets_dir, resolve_dataset
 from annbench.errors import UserError
 
 EXTRA = ("annbench.cli.binarize_cmd", "annbench.cli.download_cmd", "annbench.cli.import_cmds")  # further `datasets` subcommands, each in its own module
@@ -66,7 +66,7 @@ def add_parser(sub) -> None:
 
 
 def _out_path(args, name: str) -> Path:
-    return Path(args.out) if args.out else datasets_dir(args.dir) / f"{name}.hdf5"
+    return Path(args.out) if args.out else dataset_file(name, args.dir)
 
 
 def _query_specs(args, metric_modality: str):
@@ -128,7 +128,7 @@ def run_make(args) -> int:
         return _make_like(args, k)
     if args.sample is not None:
         raise UserError("--sample needs --like (the dataset whose rows to fit to)")
-    out = _out_path(args, args.name or args.kind)
+    out = _out_path(args, args.kind if args.name is None else args.name)
     make_clip_synth(out, n=args.n, nq=args.nq, d=args.d or FIT_D, seed=args.seed, k=k, force=args.force)
     print(f"wrote {out}")
     return 0
@@ -143,7 +143,7 @@ def _make_like(args, k: int) -> int:
     if args.d is not None:
         raise UserError("--d cannot be set with --like: the dimension is the --like dataset's")
     like = resolve_dataset(args.like, args.dir)
-    out = _out_path(args, args.name or f"{args.kind}-like-{Path(like).stem}")
+    out = _out_path(args, f"{args.kind}-like-{Path(like).stem}" if args.name is None else args.name)
     sample = SAMPLE if args.sample is None else args.sample
     make_clip_synth_like(out, like, n=args.n, nq=args.nq, sample=sample, seed=args.seed, k=k, force=args.force)
     model = read_fitted(out)

@@ -71,9 +71,9 @@ def add_parser(dsub) -> None:
 
 
 def _out(args, name: str) -> Path:
-    from annbench.cli.paths import datasets_dir
+    from annbench.cli.paths import dataset_file
 
-    out = Path(args.out) if args.out else datasets_dir(args.dir) / f"{name}.hdf5"
+    out = Path(args.out) if args.out else dataset_file(name, args.dir)
     if out.exists() and not args.force:
         raise UserError(f"dataset already exists: {out} (use --force to replace it)")
     return out
