@@ -110,6 +110,14 @@ def test_summary_targets_are_each_a_column_once_in_ascending_order(small_results
     assert all(h.index("QPS @ 0.5 ") < h.index("QPS @ 0.99 ") for h in heads)
 
 
+def test_results_that_name_a_file_are_a_one_line_error(tmp_path, t2i_file):
+    (tmp_path / "notes.txt").write_text("mine")
+    r = run_cli("sweep", "--dataset", str(t2i_file), "--index", "flat", "--nq", "10", "--queries", "text",
+                "--results", str(tmp_path / "notes.txt"))
+    _one_line_error(r, "notes.txt exists and is not a directory")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
 def test_a_results_directory_named_twice_is_read_once(small_results, tmp_path):
     from annbench.results.frame import load_results
 

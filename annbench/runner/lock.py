@@ -24,6 +24,8 @@ LOCK_NAME = ".lock"
 @contextlib.contextmanager
 def results_lock(results: str | os.PathLike) -> Iterator[None]:
     root = Path(results)
+    if root.exists() and not root.is_dir():
+        raise UserError(f"--results {root} exists and is not a directory")
     root.mkdir(parents=True, exist_ok=True)
     fd = os.open(root / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
     try:
