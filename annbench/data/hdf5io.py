@@ -23,7 +23,6 @@ import numpy as np
 from annbench.atomic import atomic_path, remove_stale
 from annbench.data.attributes import read_attributes, write_attribute
 from annbench.data.model import BINARY_METRICS, Dataset, QuerySet
-from annbench.data.validate import check_query_set_name
 from annbench.errors import UserError
 
 EXT = "annbench"
@@ -256,7 +255,7 @@ class DatasetWriter:
             self.ext.create_dataset("base_labels", data=np.array(labels, dtype=object), dtype=_STR)
 
     def add_query_set(self, qs: QuerySet) -> None:
-        g = self.ext.require_group("query_sets").create_group(check_query_set_name(qs.name))
+        g = self.ext.require_group("query_sets").create_group(qs.name)
         g.attrs["modality"] = qs.modality
         arrays = {"test": qs.queries, "neighbors": qs.neighbors.astype(np.int32), "distances": qs.distances.astype(np.float32)}
         if not self.order:  # the first set is the ann-benchmarks view
