@@ -131,6 +131,20 @@ def test_a_results_directory_named_twice_is_read_once(small_results, tmp_path):
     assert "2 points from" in (tmp_path / "rep" / "index.html").read_text()
 
 
+@pytest.mark.parametrize("text, message", [('{"broken": ', "unreadable result record"),
+                                           ("[]", "not a result record"), ('{"id": "x"}', "not a result record")])
+def test_a_damaged_record_is_a_one_line_error(small_results, tmp_path, text, message):
+    import shutil
+
+    res = tmp_path / "res"
+    shutil.copytree(small_results, res)
+    record = sorted((res / "records").glob("*.json"))[0]
+    record.write_text(text)
+    for command in (["summary"], ["results"], ["report", "--out", str(tmp_path / "rep")]):
+        _one_line_error(run_cli(*command, "--results", str(res)), f"{message}: {record}")
+    assert not (tmp_path / "rep").exists()
+
+
 def test_a_folder_inside_the_results_is_not_taken_for_them(small_results, tmp_path):
     for command in (["summary"], ["results"], ["report", "--out", str(tmp_path / "rep")]):
         r = run_cli(*command, "--results", str(small_results / "records"))

@@ -18,6 +18,9 @@ from annbench.errors import UserError
 from annbench.results.schema import SCHEMA_VERSION, point_id
 
 
+RECORD_FIELDS = {"dataset", "query_set", "index"}  # what every record ever written holds
+
+
 class ResultStore:
     def __init__(self, root: str | os.PathLike, neighbors: bool = False):
         """``neighbors``: a measured point counts as stored only with its returned ids saved beside it, so
@@ -44,11 +47,12 @@ class ResultStore:
         return rec.get("status", "ok") != "ok" or bool(saved) and (self.root / saved).is_file()
 
     def record(self, key: dict) -> dict | None:
-        """The stored point's record, None when absent or unreadable."""
+        """The stored point's record, None when absent, unreadable or not a record."""
         try:
-            return json.loads(self.record_path(point_id(key)).read_text())
+            rec = json.loads(self.record_path(point_id(key)).read_text())
         except (OSError, ValueError):
             return None
+        return rec if isinstance(rec, dict) else None
 
     def status(self, key: dict) -> str | None:
         """The stored point's status ("ok", "failed", "skipped"), None when absent or unreadable."""
@@ -89,9 +93,13 @@ class ResultStore:
                             f"itself (the one a sweep's --results named), not a folder inside it")
         for path in sorted((self.root / "records").glob("*.json")):
             try:
-                yield json.loads(path.read_text())
+                rec = json.loads(path.read_text())
             except (OSError, ValueError):
                 raise UserError(f"unreadable result record: {path}") from None
+            if not isinstance(rec, dict) or not RECORD_FIELDS <= set(rec):
+                raise UserError(f"not a result record: {path} (a record is a JSON object holding "
+                                f"{', '.join(sorted(RECORD_FIELDS))})")
+            yield rec
 
     def records(self) -> list[dict]:
         return list(self.iter_records())
