@@ -46,6 +46,7 @@ def test_a_chunked_build_searches_like_one_whole_add(small_chunks, t2i_file, ind
     xq = whole.query_sets["text"].queries[:50]
     assert np.array_equal(built.search(xq, 10)[1], ref.search(xq, 10)[1])
     assert info["add_s"] > 0 and info["build_s"] == info["train_s"] + info["add_s"]
+    assert info["train_rows"] == (300 if cls.trains else None)  # the sample's rows, recorded
 
 
 def test_normalising_rows_makes_no_float64_copy_of_them():

@@ -39,7 +39,8 @@ speed      qps (median over rounds of queries / wall seconds of the round's time
 load       with clients (runner/clients.py): client_rule, clients_mode ("processes" | "threads");
            qps counts every client's queries, the batch percentiles pool every client's batches,
            cpu_util the clients' CPU; queries_searched counts the worker's own searches
-build      train_s, add_s, build_s (= train_s + add_s), phases a backend times apart (milvus:
+build      train_s, train_rows (rows given to train; None: trains nothing), add_s, build_s (= train_s +
+           add_s), phases a backend times apart (milvus:
            insert_s, index_build_s, load_s), index_bytes (the index as the
            library serialises it, counted through a writer), memory_bytes (resident-set
            growth of the worker during the build), rss_before_build_bytes,

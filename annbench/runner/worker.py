@@ -43,6 +43,7 @@ def _build(cls, ds, bp: dict, threads: int, peak, filters=None, gpu=None) -> tup
     if gpu is not None:
         gpu.build_started()
     xt = training_rows(ds.xb) if cls.trains else np.zeros((0, ds.xb.shape[1]), dtype=ds.xb.dtype)
+    train_rows = len(xt) if cls.trains else None
     t0 = time.perf_counter()
     index.train(xt)
     train_s = time.perf_counter() - t0
@@ -53,7 +54,8 @@ def _build(cls, ds, bp: dict, threads: int, peak, filters=None, gpu=None) -> tup
         t1 = time.perf_counter()
         index.add(part)
         add_s += time.perf_counter() - t1
-    info = {"train_s": train_s, "add_s": add_s, "build_s": train_s + add_s, "rss_before_build_bytes": rss0,
+    info = {"train_s": train_s, "train_rows": train_rows, "add_s": add_s, "build_s": train_s + add_s,
+            "rss_before_build_bytes": rss0,
             "memory_bytes": max(0, rss() - rss0), "peak_rss_build_bytes": peak.peak(),
             "memory_method": peak.method}
     if gpu is not None:  # before stats(), whose copies of a GPU index must not count as the index
