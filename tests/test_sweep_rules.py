@@ -118,6 +118,18 @@ def test_results_that_name_a_file_are_a_one_line_error(tmp_path, t2i_file):
     assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
+def test_summary_names_the_ivf_builds_whose_kmeans_had_too_few_rows_a_list(small_results, tmp_path, t2i_file):
+    assert "k-means trained on fewer" not in run_cli("summary", "--results", str(small_results)).stdout  # 62 a list
+    res = tmp_path / "res"
+    r = run_cli("sweep", "--dataset", str(t2i_file), "--index", "ivf_flat", "--nlist", "16,64", "--nprobe", "4",
+                "--nq", "10", "--queries", "text", "--min-time", "0.02", "--results", str(res))
+    assert r.returncode == 0, r.stderr
+    out = run_cli("summary", "--results", str(res)).stdout
+    assert ("k-means trained on fewer than the 39 rows a list faiss's k-means asks for" in out
+            and "t2i / ivf_flat nlist=64: 1,000 rows, 16 a list (nlist <= 25 gives at least 39)" in out)
+    assert "nlist=16:" not in out
+
+
 def test_a_results_directory_named_twice_is_read_once(small_results, tmp_path):
     from annbench.results.frame import load_results
 

@@ -22,6 +22,7 @@ from annbench.results.select import GROUP, Budget, best, best_over_loads, best_r
 
 DEFAULT_RECALL = "recall_ties"
 TARGETS = (0.9, 0.99)
+KMEANS_MIN_ROWS_PER_LIST = 39  # faiss's ClusteringParameters.min_points_per_centroid: k-means warns below it
 
 
 def _qps(row: pd.Series) -> str:
@@ -236,8 +237,28 @@ def format_summary(df: pd.DataFrame, targets=TARGETS, recall: str = DEFAULT_RECA
     lines += _load_lines(rows, targets, recall, budget)
     lines += _crossover_lines(rows, recall)
     lines += gpu_lines(rows)
+    lines += _kmeans_lines(rows)
     lines += _not_measured_lines(df)
     return "\n".join(lines)
+
+
+def _kmeans_lines(rows: pd.DataFrame) -> list[str]:
+    """The inverted-file builds whose k-means had fewer training rows a list than faiss's k-means asks for:
+    their cells, and every figure measured on them, come from under-trained centroids."""
+    if "train_rows" not in rows or "build.nlist" not in rows:
+        return []
+    builds = rows[["dataset", "index", "build_label", "train_rows", "build.nlist"]].dropna().drop_duplicates()
+    short = builds[builds["train_rows"] < KMEANS_MIN_ROWS_PER_LIST * builds["build.nlist"]]
+    if short.empty:
+        return []
+    lines = [f"\nk-means trained on fewer than the {KMEANS_MIN_ROWS_PER_LIST} rows a list faiss's k-means asks for "
+             "(fewer lists train better centroids):"]
+    for _, r in short.sort_values(["dataset", "index", "build.nlist"]).iterrows():
+        trained, nlist = int(r["train_rows"]), int(r["build.nlist"])
+        lines.append(f"  {r['dataset']} / {r['index']} {r['build_label']}: {trained:,} rows, {trained / nlist:.0f} "
+                     f"a list (nlist <= {trained // KMEANS_MIN_ROWS_PER_LIST:,} gives at least "
+                     f"{KMEANS_MIN_ROWS_PER_LIST})")
+    return lines
 
 
 def _not_measured_lines(df: pd.DataFrame) -> list[str]:
