@@ -53,6 +53,7 @@ BAD = {
     "empty query set name": (["--query-set", ""], "query set name '': use letters"),
     "a path for a name": (["--query-set", "a/b"], "query set name 'a/b': use letters"),
     "commas in a name": (["--query-set", "text,image"], "query set name 'text,image': use letters"),
+    "a dot first": (["--query-set", ".."], "query set name '..': use letters"),
 }
 
 

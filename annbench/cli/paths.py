@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
+from annbench.data.validate import check_name
 from annbench.errors import UserError
 
 
@@ -16,10 +16,7 @@ def datasets_dir(arg: str | None = None) -> Path:
 def dataset_file(name: str, directory: str | None = None) -> Path:
     """Where a dataset made or imported as NAME goes: NAME.hdf5 in the datasets directory. A name is
     letters, digits, '_', '-' and '.', not starting with '.': it names that file and ``results/NAME``."""
-    if not re.fullmatch(r"[\w-][\w.-]*", name):
-        raise UserError(f"dataset name {name!r}: use letters, digits, '_', '-' and '.' (not first), "
-                        "or give --out PATH")
-    return datasets_dir(directory) / f"{name}.hdf5"
+    return datasets_dir(directory) / f"{check_name(name, 'dataset', hint=', or give --out PATH')}.hdf5"
 
 
 def resolve_dataset(name_or_path: str, directory: str | None = None) -> Path:

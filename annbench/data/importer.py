@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from annbench.data.validate import check_depth, check_metric, check_query_set_name, check_vectors, normalize_rows
+from annbench.data.validate import check_depth, check_metric, check_name, check_vectors, normalize_rows
 from annbench.errors import UserError
 
 
@@ -71,7 +71,7 @@ def prepare_inputs(xb: np.ndarray, queries: list[QuerySpec], metric: str, k: int
     names: set[str] = set()
     prepared = []
     for spec in queries:
-        check_query_set_name(spec.name)
+        check_name(spec.name, "query set")
         if spec.name in names:
             raise UserError(f"query set {spec.name!r} given twice")
         names.add(spec.name)

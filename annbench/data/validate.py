@@ -50,14 +50,14 @@ def row_norms(x: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float64))
 
 
-QUERY_SET_NAME = re.compile(r"[\w.-]+")
+PLAIN_NAME = re.compile(r"[\w-][\w.-]*")
 
 
-def check_query_set_name(name) -> str:
-    """A query set's name: letters, digits, '_', '-' and '.' (it names an HDF5 group, and ``--queries``
-    lists names with commas)."""
-    if not isinstance(name, str) or not QUERY_SET_NAME.fullmatch(name) or name in (".", ".."):
-        raise UserError(f"query set name {name!r}: use letters, digits, '_', '-' and '.'")
+def check_name(name, what: str, hint: str = "") -> str:
+    """A name a user gives a dataset or a query set: letters, digits, '_', '-' and '.', not first (it
+    names a file or an HDF5 group, and ``--queries`` lists names with commas)."""
+    if not isinstance(name, str) or not PLAIN_NAME.fullmatch(name):
+        raise UserError(f"{what} name {name!r}: use letters, digits, '_', '-' and '.' (not first){hint}")
     return name
 
 

@@ -21,6 +21,11 @@ from annbench.results.schema import SCHEMA_VERSION, point_id
 RECORD_FIELDS = {"dataset", "query_set", "index"}  # what every record ever written holds
 
 
+def is_record(rec) -> bool:
+    """A parsed record file that is a record: a JSON object holding ``RECORD_FIELDS``."""
+    return isinstance(rec, dict) and RECORD_FIELDS <= set(rec)
+
+
 class ResultStore:
     def __init__(self, root: str | os.PathLike, neighbors: bool = False):
         """``neighbors``: a measured point counts as stored only with its returned ids saved beside it, so
@@ -52,7 +57,7 @@ class ResultStore:
             rec = json.loads(self.record_path(point_id(key)).read_text())
         except (OSError, ValueError):
             return None
-        return rec if isinstance(rec, dict) else None
+        return rec if is_record(rec) else None
 
     def status(self, key: dict) -> str | None:
         """The stored point's status ("ok", "failed", "skipped"), None when absent or unreadable."""
@@ -96,7 +101,7 @@ class ResultStore:
                 rec = json.loads(path.read_text())
             except (OSError, ValueError):
                 raise UserError(f"unreadable result record: {path}") from None
-            if not isinstance(rec, dict) or not RECORD_FIELDS <= set(rec):
+            if not is_record(rec):
                 raise UserError(f"not a result record: {path} (a record is a JSON object holding "
                                 f"{', '.join(sorted(RECORD_FIELDS))})")
             yield rec

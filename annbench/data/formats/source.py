@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 
 from annbench.data.hdf5io import DatasetWriter
-from annbench.data.validate import check_metric, check_query_set_name, check_vectors
+from annbench.data.validate import check_metric, check_name, check_vectors
 from annbench.errors import UserError
 
 CHUNK = 65536  # base rows read, checked and written at a time
@@ -40,7 +40,7 @@ class QueryInput:
     truth_from: str = ""  # where the supplied truth was read, for messages
 
     def __post_init__(self) -> None:
-        check_query_set_name(self.name)  # before any base row is read or written
+        check_name(self.name, "query set")  # before any base row is read or written
 
 
 @dataclass
