@@ -14,12 +14,13 @@ class Progress:
         self.t0 = time.monotonic()
         self.last_print = 0.0
         self.label = ""
+        self.drawn = None  # the count last drawn: the end is drawn once
 
     def update(self, done: int, label: str = "") -> None:
         self.done, self.label = done, label or self.label
         now = time.monotonic()
-        if self.tty or now - self.last_print > 10 or done == self.total:
-            self.last_print = now
+        if self.tty or now - self.last_print > 10 or (done == self.total and self.drawn != done):
+            self.last_print, self.drawn = now, done
             self._draw(now)
 
     def _eta(self, now: float) -> str:
