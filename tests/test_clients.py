@@ -110,6 +110,7 @@ def test_summary_answers_best_under_a_p99_budget(loaded):
     cut = float(under["batch_p99_ms"].min()) * 1.0001  # only the setting with the lower p99 fits
     r = run_cli("summary", "--results", str(loaded), "--targets", "0.1", "--max-p99-ms", repr(cut))
     assert r.returncode == 0, r.stderr
+    assert "/ 1 thread / 1 concurrent client   (" in r.stdout and "/ 1 thread / 4 concurrent clients   (" in r.stdout
     block = r.stdout.split("4 concurrent clients", 1)[1].split("\n\n", 1)[0]
     assert f"budget p99 <= {cut:g} ms" in block
     fastest = under.loc[under["batch_p99_ms"].idxmin()]

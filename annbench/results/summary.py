@@ -32,6 +32,11 @@ def _qps(row: pd.Series) -> str:
     return f"{row['qps']:,.0f}{spread}"
 
 
+def counted(n, unit: str) -> str:
+    """``1 thread``, ``2 threads``: a count and its unit, singular at one."""
+    return f"{int(n):,} {unit}" + ("s" if int(n) != 1 else "")
+
+
 def _threads(row: pd.Series) -> str:
     util = row.get("cpu_util")
     return f"{util:.1f}" if pd.notna(util) else "?"
@@ -64,8 +69,8 @@ def _group_tables(rows: pd.DataFrame, targets, recall: str, budget: Budget, show
         env, dataset, query_set, k, threads, device, nq, clients, flt = group
         if nq not in shown_nq:
             continue
-        head = f"\n{dataset} / {query_set} queries / {device} / nq={int(nq)} / k={int(k)} / {int(threads)} threads"
-        head += (f" / {int(clients)} concurrent clients" if clients else "") + (f" / filter {flt}" if flt else "")
+        head = f"\n{dataset} / {query_set} queries / {device} / nq={int(nq)} / k={int(k)} / {counted(threads, 'thread')}"
+        head += (f" / {counted(clients, 'concurrent client')}" if clients else "") + (f" / filter {flt}" if flt else "")
         lines.append(head + f"   (recall = {recall}{note}" + (f"; budget {budget.describe()}" if budget.describe() else "")
                      + ")")
         lines += _table(part, group, targets, per_index, unbudgeted, tops)
@@ -178,7 +183,7 @@ def _scale_lines(df: pd.DataFrame, targets, recall: str) -> list[str]:
             env, family, query_set, k, threads, device, nq = key
             wide = part.pivot_table(index="n", columns="index", values="qps", aggfunc="first").sort_index()
             lines.append(f"\n{family} / {query_set} queries / {device} / nq={int(nq)} / k={int(k)} / "
-                         f"{int(threads)} threads: best QPS at recall >= {t}" + (f"   [{env}]" if env else ""))
+                         f"{counted(threads, 'thread')}: best QPS at recall >= {t}" + (f"   [{env}]" if env else ""))
             width = max(10, *(len(c) for c in wide.columns))
             lines.append(f"  {'n':>12}" + "".join(f" {c:>{width}}" for c in wide.columns))
             for n, row in wide.iterrows():
@@ -198,7 +203,7 @@ def _load_lines(rows: pd.DataFrame, targets, recall: str, budget: Budget) -> lis
                              + (f", within {budget.describe()}" if budget.describe() else "") + " ==")
             lines.append(f"  {row['dataset']} / {row['query_set']} / nq={int(row['nq'])} / k={int(row['k'])}"
                          + (f" / filter {row['filter_label']}" if row["filter_label"] else "")
-                         + f", recall >= {t}: {int(row['clients'])} client{'s' * (row['clients'] != 1)}, "
+                         + f", recall >= {t}: {counted(row['clients'], 'client')}, "
                          + verdict(row, budget))
     return lines
 
@@ -269,5 +274,5 @@ def _not_measured_lines(df: pd.DataFrame) -> list[str]:
     lines = [f"\n{len(failed)} point(s) not measured:"]
     for (index, status, reason), part in failed.groupby(["index", "status", "reason"]):
         said = reason if str(reason).startswith(f"{status}:") else f"{status}: {reason}"  # "skipped: no GPU"
-        lines.append(f"  {index}: {said} ({len(part)} point{'s' if len(part) != 1 else ''})")
+        lines.append(f"  {index}: {said} ({counted(len(part), 'point')})")
     return lines
