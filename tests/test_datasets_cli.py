@@ -111,3 +111,22 @@ def test_make_refuses_a_depth_beyond_n_and_defaults_below_it(tmp_path):
     from annbench.data.hdf5io import describe
 
     assert describe(tmp_path / "ds" / "clip-synth.hdf5")["query_sets"]["text"][1] == 50
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    import argparse
+
+    from annbench.cli.main import build_parser
+
+    silent = []
+
+    def walk(parser, path):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    walk(child, f"{path} {name}")
+            elif action.option_strings and not action.help:
+                silent.append(f"{path} {action.option_strings[-1]}")
+
+    walk(build_parser(), "annbench")
+    assert not silent, silent

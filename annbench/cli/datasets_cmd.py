@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
+from annbench.cli.import_cmds import METRIC_HELP
 from annbench.cli.paths import dataset_file, datasets_dir, resolve_dataset
 from annbench.errors import UserError
 
@@ -23,27 +24,27 @@ def add_parser(sub) -> None:
     imp.add_argument("--query-set", action="append", default=[], help="name of each --queries set, in order (text, image, ...)")
     imp.add_argument("--query-labels", action="append", default=[], help="captions/labels of each --queries set, in order")
     imp.add_argument("--base-labels", help="captions/labels of the base items (.json list or one per line)")
-    imp.add_argument("--base-modality", default="image")
+    imp.add_argument("--base-modality", default="image", help="what the base vectors embed (default image)")
     imp.add_argument("--attribute", action="append", default=[], metavar="NAME=FILE.npy",
                      help="an integer per base row, for filtered search (sweep --filter \"NAME == 3\"); repeatable")
-    imp.add_argument("--metric", required=True, choices=("angular", "euclidean"))
+    imp.add_argument("--metric", required=True, choices=("angular", "euclidean"), help=METRIC_HELP)
     imp.add_argument("--holdout", type=int, default=0, help="take N random base vectors out as in-domain queries")
     imp.add_argument("--k", type=int, default=100, help="ground-truth depth (default 100)")
-    imp.add_argument("--seed", type=int, default=0)
+    imp.add_argument("--seed", type=int, default=0, help="seed of the --holdout rows (default 0)")
     imp.add_argument("--out", help="output path (default: DIR/NAME.hdf5)")
     imp.add_argument("--force", action="store_true", help="replace an existing dataset")
     imp.set_defaults(func=run_import)
 
     mk = dsub.add_parser("make", help="generate a synthetic dataset")
     mk.add_argument("kind", choices=("clip-synth",))
-    mk.add_argument("--n", type=int, default=100_000)
-    mk.add_argument("--nq", type=int, default=1000)
+    mk.add_argument("--n", type=int, default=100_000, help="base vectors (default 100000)")
+    mk.add_argument("--nq", type=int, default=1000, help="queries in each query set, text and image (default 1000)")
     mk.add_argument("--d", type=int, help="dimension (default 512; with --like, the dataset's)")
     mk.add_argument("--k", type=int, help="ground-truth depth (default: 100, or n when n < 100)")
-    mk.add_argument("--seed", type=int, default=0)
+    mk.add_argument("--seed", type=int, default=0, help="seed of the generator (default 0)")
     mk.add_argument("--name", help="dataset name (default: the kind)")
-    mk.add_argument("--out")
-    mk.add_argument("--force", action="store_true")
+    mk.add_argument("--out", help="output path (default: DIR/NAME.hdf5)")
+    mk.add_argument("--force", action="store_true", help="replace an existing dataset")
     mk.add_argument("--like", metavar="DATASET",
                     help="fit the geometry to a sample of this dataset (a name or a path), not the built-in model")
     mk.add_argument("--sample", type=int,

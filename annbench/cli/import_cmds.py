@@ -12,6 +12,9 @@ from pathlib import Path
 from annbench.errors import UserError
 
 CHUNK_HELP = "base rows read and written at a time (default 65536); memory grows with it"
+METRIC_HELP = "angular: cosine (rows normalised), as CLIP is searched; euclidean: L2"
+NAME_HELP = "dataset name: DIR/NAME.hdf5"
+QUERY_SET_HELP = "name of the query set (text, image, ...; default test)"
 
 
 def _common(p, *, seed_help: str = "seed of the verification sample") -> None:
@@ -31,7 +34,7 @@ def _supplied(p) -> None:
 def add_parser(dsub) -> None:
     c = dsub.add_parser("import-clip-retrieval", help="a clip-retrieval / LAION embedding folder (img_emb, text_emb, metadata)")
     c.add_argument("folder")
-    c.add_argument("--name", required=True)
+    c.add_argument("--name", required=True, help=NAME_HELP)
     c.add_argument("--queries", type=int, default=1000,
                    help="held-out captions (their images stay in the base) and held-out images (taken out), each")
     c.add_argument("--base", choices=("image", "text"), default="image",
@@ -44,17 +47,17 @@ def add_parser(dsub) -> None:
     b.add_argument("--base", required=True, help="base vectors (.fbin, .f16bin, .u8bin, .i8bin)")
     b.add_argument("--queries", required=True, help="query vectors, same format")
     b.add_argument("--truth", help="ground truth (.ibin style: n, k, ids[, distances]); verified, else computed")
-    b.add_argument("--metric", required=True, choices=("angular", "euclidean"))
-    b.add_argument("--query-set", default="test", help="name of the query set (text, image, ...; default test)")
+    b.add_argument("--metric", required=True, choices=("angular", "euclidean"), help=METRIC_HELP)
+    b.add_argument("--query-set", default="test", help=QUERY_SET_HELP)
     _common(b)
     _supplied(b)
     b.set_defaults(func=run_bab)
 
     v = dsub.add_parser("import-vdbb", help="a VectorDBBench folder (train/test/neighbors.parquet)")
     v.add_argument("folder")
-    v.add_argument("--name", required=True)
-    v.add_argument("--metric", required=True, choices=("angular", "euclidean"))
-    v.add_argument("--query-set", default="test")
+    v.add_argument("--name", required=True, help=NAME_HELP)
+    v.add_argument("--metric", required=True, choices=("angular", "euclidean"), help=METRIC_HELP)
+    v.add_argument("--query-set", default="test", help=QUERY_SET_HELP)
     v.add_argument("--recompute-truth", action="store_true", help="ignore neighbors.parquet and compute exact truth")
     _common(v)
     _supplied(v)
@@ -62,8 +65,8 @@ def add_parser(dsub) -> None:
 
     h = dsub.add_parser("import-vibe", help="a VIBE or ann-benchmarks HDF5 file (float or bits)")
     h.add_argument("file")
-    h.add_argument("--name", required=True)
-    h.add_argument("--query-set", default="test")
+    h.add_argument("--name", required=True, help=NAME_HELP)
+    h.add_argument("--query-set", default="test", help=QUERY_SET_HELP)
     h.add_argument("--recompute-truth", action="store_true", help="ignore the file's neighbors and compute exact truth")
     _common(h)
     _supplied(h)

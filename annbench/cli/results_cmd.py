@@ -16,7 +16,7 @@ TOO_FEW = {"batch_p95_ms": "<20 batches", "batch_p99_ms": "<100 batches"}
 def add_parser(sub) -> None:
     p = sub.add_parser("results", help="print stored results")
     p.add_argument("--results", action="append", required=True, help="results directory (repeatable)")
-    p.add_argument("--format", default="table", choices=("table", "csv", "json"))
+    p.add_argument("--format", default="table", choices=("table", "csv", "json"), help="output format (default table)")
     add_environment_args(p)
     p.set_defaults(func=run)
 

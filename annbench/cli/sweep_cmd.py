@@ -21,7 +21,7 @@ def add_parser(sub) -> None:
     p.add_argument("--queries", help="query sets, comma-separated (default: all)")
     p.add_argument("--index", help="index backend (see `annbench indexes`)")
     p.add_argument("--nq", help="query batch sizes, e.g. 1,10,100,1000 (at most the query set's size)")
-    p.add_argument("--k", type=int)
+    p.add_argument("--k", type=int, help="neighbours returned per query, recall@k (default 10; at most the truth's depth)")
     p.add_argument("--device", help="cpu, gpu or cpu,gpu")
     p.add_argument("--gpus", help="GPUs each GPU point's index is spread over, e.g. 1,2 (default 1; --device gpu)")
     p.add_argument("--gpu-mode", help="past one GPU: replicate (every GPU holds the whole index and searches a share "
