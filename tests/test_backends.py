@@ -391,3 +391,28 @@ def test_settings_impossible_for_a_metric_are_user_errors(name, metric, build_pa
     with pytest.raises(UserError, match=message) as err:
         backend_class(name)(32, metric, "cpu", 1, **build_params)
     assert "\n" not in str(err.value)
+
+
+def _annoy_in_a_child(index, xq, out):
+    out.put(index.search(xq, K)[1])
+
+
+def test_annoy_searches_a_batch_on_its_threads_with_the_librarys_own_answers(unit_data):
+    import multiprocessing
+
+    xb, xq = unit_data
+    index = backend_class("annoy")(32, "angular", "cpu", 2, n_trees=8)
+    index.add(xb)
+    index.set_search_params(search_k=200)
+    one_by_one = np.array([index.index.get_nns_by_vector(v.tolist(), K, 200) for v in xq], dtype=np.int64)
+    for nq in (1, 2, 7, len(xq)):  # a share a thread, the calling thread's first
+        assert np.array_equal(index.search(xq[:nq], K)[1], one_by_one[:nq]), nq
+    assert index._pool is not None  # the batches above ran on the pool
+    # a client forked from the worker after it searched (--clients) starts a pool of its own
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    child = ctx.Process(target=_annoy_in_a_child, args=(index, xq, out))
+    child.start()
+    assert np.array_equal(out.get(timeout=30), one_by_one)
+    child.join(timeout=30)
+    assert child.exitcode == 0

@@ -1,4 +1,12 @@
-"""Annoy's forest of random-projection trees, searched one query at a time.
+"""Annoy's forest of random-projection trees.
+
+annoy searches one query per call and releases the GIL while it does, so a batch
+runs on ``threads`` threads, as faiss runs its queries: the calling thread and a
+pool of threads - 1, one contiguous share of the batch each (one query, or
+``threads`` 1: the calling thread alone).
+
+Revisions (the point key's ``revision``): 1, a batch on ``threads`` threads (0
+searched every batch on the calling thread alone, one core whatever ``threads``).
 
 No ndis: annoy keeps no distance counter, so stats() has none.
 """
@@ -7,6 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,6 +40,7 @@ class Annoy:
     trains: ClassVar[bool] = False  # no training: train() gets no rows
     concurrency: ClassVar[str] = "processes"  # how --clients runs its clients (base.py)
     filtering: ClassVar[str] = ""  # how a search keeps to a filter's rows (base.py)
+    revision: ClassVar[int] = 1  # see the module docstring
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None:
         check_device(type(self), device)
@@ -41,7 +51,8 @@ class Annoy:
         params, _ = with_defaults(type(self), build, {})
         self.check_params(params, {}, nb=1, d=d)
         self.n_trees = params["n_trees"]
-        self.threads = threads  # annoy threads its build only; queries run one by one
+        self.threads = threads  # the build's n_jobs, and the threads a batch is searched on
+        self._pool: tuple[int, ThreadPoolExecutor] | None = None  # (the pid it was started in, the pool)
         self.index = AnnoyIndex(d, _METRICS[metric])
         self.index.set_seed(SEED)
         self._worst = -_FLT_MAX if metric == "angular" else _FLT_MAX
@@ -68,10 +79,18 @@ class Annoy:
         self._search_k = _check_search_k(search["search_k"])
 
     def search(self, xq: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        # Kept lean: the overhead benchmark compares it with a bare loop over the library.
         # One tolist() for the batch is cheaper than annoy reading numpy rows element by element.
-        get, search_k = self.index.get_nns_by_vector, self._search_k
-        found = [get(v, k, search_k, True) for v in xq.tolist()]
+        get, search_k, rows = self.index.get_nns_by_vector, self._search_k, xq.tolist()
+        parts = min(self.threads, len(rows))
+        if parts <= 1:
+            found = [get(v, k, search_k, True) for v in rows]
+        else:
+            bounds = [len(rows) * i // parts for i in range(parts + 1)]
+            share = [rows[a:b] for a, b in zip(bounds, bounds[1:])]
+            later = [self._threads().submit(lambda s: [get(v, k, search_k, True) for v in s], s) for s in share[1:]]
+            found = [get(v, k, search_k, True) for v in share[0]]
+            for f in later:
+                found += f.result()
         ids, dists = zip(*found) if found else ((), ())
         if all(len(row) == k for row in ids):
             return np.array(dists, dtype=np.float32).reshape(-1, k), np.array(ids, dtype=np.int64).reshape(-1, k)
@@ -80,6 +99,13 @@ class Annoy:
         for r, (row_ids, row_dists) in enumerate(found):
             I[r, :len(row_ids)], D[r, :len(row_ids)] = row_ids, row_dists
         return D, I
+
+    def _threads(self) -> ThreadPoolExecutor:
+        """The pool of threads - 1, started on first use in this process (a client forked from the
+        worker after a search would otherwise inherit a pool whose threads it does not have)."""
+        if self._pool is None or self._pool[0] != os.getpid():
+            self._pool = (os.getpid(), ThreadPoolExecutor(self.threads - 1, thread_name_prefix="annoy"))
+        return self._pool[1]
 
     def stats(self) -> dict:
         if self._bytes is None:

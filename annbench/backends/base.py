@@ -38,6 +38,10 @@ class Index(Protocol):
     # Such a backend implements set_filter(flt). "": the library cannot; the runner post-filters
     # (searches deeper, drops the rows the filter refuses: annbench.runner.filtered)
     filtering: ClassVar[str]
+    # Optional, default 0: bumped when a change to the backend alters what its points measure (how it
+    # runs a batch, say); in the point's key from 1 on, so a point stored by the old code is measured
+    # again, never resumed. Its docstring says what each revision changed
+    revision: ClassVar[int]
 
     def __init__(self, d: int, metric: str, device: str, threads: int, **build: Any) -> None: ...
 

@@ -13,7 +13,9 @@ key        dataset, query_set, index, build (dict), search (dict), rerank (the r
            clients (C concurrent clients searched the index during the timed rounds, each
            issuing batches of nq; None: one caller), filter (the rows a search may return:
            {"attribute", "op", "value", "selectivity"}; None: every row), gpus and gpu_mode (a GPU
-           point spread over gpus > 1 GPUs, "replicate" or "shard"; None: one GPU, or none)
+           point spread over gpus > 1 GPUs, "replicate" or "shard"; None: one GPU, or none),
+           revision (the backend's ``revision``, bumped when a change to it alters what its points
+           measure; None: 0, the backend as first written)
 
 Other fields (``None`` where not measured):
 
@@ -81,7 +83,7 @@ PERCENTILE_MIN_BATCHES = {50: 1, 95: 20, 99: 100}  # fewer timed batches say not
 KEY_FIELDS = ("dataset", "query_set", "index", "build", "search", "rerank", "nq", "k", "device", "threads",
               "timing", "blas_threshold", "env")
 # in a point's id only when set, so older records keep their ids
-OPTIONAL_KEY_FIELDS = ("clients", "filter", "gpus", "gpu_mode")
+OPTIONAL_KEY_FIELDS = ("clients", "filter", "gpus", "gpu_mode", "revision")
 
 
 def point_id(key: dict) -> str:

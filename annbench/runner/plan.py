@@ -74,10 +74,15 @@ class Plan:
             {"dataset": self.dataset_name, "query_set": qs, "index": bp.index, "build": bp.build,
              "search": search, "rerank": rerank, "nq": nq, "k": self.k, "device": bp.device,
              "threads": self.threads, "timing": self.timing.key(), "blas_threshold": blas_threshold, "env": env,
-             "clients": clients, "filter": flt, **bp.spread()}
+             "clients": clients, "filter": flt, "revision": revision(bp.index), **bp.spread()}
             for search in bp.searches for rerank in bp.reranks for qs in self.query_sets for nq in self.nqs
             for flt in self.filters for clients in self.clients
         ]
+
+
+def revision(index: str) -> int | None:
+    """The backend's ``revision`` for a point's key: None at 0, so its points keep the ids they always had."""
+    return getattr(registry.get(index), "revision", 0) or None
 
 
 def distinct(values: list) -> list:
