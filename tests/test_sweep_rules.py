@@ -33,6 +33,7 @@ def _one_line_error(r, message):
 
 @pytest.mark.parametrize("args, message", [
     (["--threads", "-1"], "threads must be an integer >= 1"),
+    (["--threads", str(os.cpu_count() * 4)], f"threads={os.cpu_count() * 4} exceeds the"),
     (["--min-time", "-1"], "min_time must be a number > 0"),
     (["--min-time", "0"], "min_time must be a number > 0"),
     (["--timeout", "-5"], "timeout must be a number > 0"),

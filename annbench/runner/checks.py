@@ -9,6 +9,7 @@ import math
 import os
 
 from annbench.errors import UserError
+from annbench.runner import identity
 from annbench.runner.plan import BuildPoint, Plan, check_point
 
 DEVICES = ("cpu", "gpu")
@@ -26,6 +27,9 @@ def _positive(name: str, value, integer: bool = False, zero_ok: bool = False) ->
 def check_settings(plan: Plan) -> None:
     """The numbers of the plan itself."""
     _positive("threads", plan.threads, integer=True)
+    if plan.threads > identity.cores():
+        raise UserError(f"threads={plan.threads} exceeds the {identity.cores()} cores this process may use: threads "
+                        "beyond them time the scheduler's switching, not the index")
     _positive("k", plan.k, integer=True)
     _positive("timeout", plan.timeout_s)
     _positive("memory limit", plan.memory_limit_bytes, integer=True, zero_ok=True)
