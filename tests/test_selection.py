@@ -10,7 +10,7 @@ from annbench.report.palette import index_colors
 from annbench.report.sections import build_sections
 from annbench.results.envs import split
 from annbench.results.select import GROUP, Budget, best
-from annbench.results.summary import setting
+from annbench.results.summary import counted, setting
 
 RECALL = "recall_ties"
 
@@ -81,7 +81,7 @@ def test_summary_and_report_name_the_same_winners(results):
         assert seen[(d, q, int(k), int(t), dev, int(n))] == who
     text = run_cli("summary", "--results", str(results), "--targets", "0.9").stdout
     for (d, q, k, t, dev, n), (index, b, s) in expected.items():
-        head = f"{d} / {q} queries / {dev} / nq={int(n)} / k={int(k)} / {int(t)} threads"
+        head = f"{d} / {q} queries / {dev} / nq={int(n)} / k={int(k)} / {counted(t, 'thread')}   ("
         block = text.split(head, 1)[1].split("\n\n", 1)[0]
         assert f"fastest at recall >= 0.9: {index} (" in block and f"{setting(b, s)})" in block
 
