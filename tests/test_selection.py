@@ -143,3 +143,43 @@ def test_environments_are_only_combinations_some_point_was_measured_in():
     groups = {label: sorted(part["index"]) for label, part in split(rows)}
     assert sorted(groups.values()) == [["flat-a", "hnswlib"], ["flat-b"]]
     assert all("faiss BLAS threshold" in label and "timing" in label for label in groups)
+
+
+def test_results_summary_and_report_keep_to_the_datasets_query_sets_and_indexes_named(results, tmp_path):
+    df = load_results(results)
+    csv = run_cli("results", "--results", str(results), "--index", "flat,ivf_sq8", "--format", "csv")
+    assert csv.returncode == 0, csv.stderr
+    listed = pd.read_csv(__import__("io").StringIO(csv.stdout))
+    assert sorted(listed["index"].unique()) == ["flat", "ivf_sq8"]
+    assert len(listed) == int(df["index"].isin(["flat", "ivf_sq8"]).sum())
+    text = run_cli("summary", "--results", str(results), "--index", "ivf_flat", "--dataset", "t2i",
+                   "--queries", "text").stdout
+    rows = {line.split()[0] for line in text.splitlines() if line.startswith("  ") and "QPS @" not in line
+            and not line.startswith("  fastest")}
+    assert rows == {"ivf_flat"}
+    page = load([results], RECALL, points={"index": ["ivf_pq"], "dataset": None, "query_set": None})
+    assert set(page.records["index"]) == {"ivf_pq"}
+    r = run_cli("report", "--results", str(results), "--index", "ivf_pq", "--out", str(tmp_path / "rep"))
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "rep" / "index.html").read_text()
+    assert f"{int((df['index'] == 'ivf_pq').sum())} points from" in html and ">ivf_flat<" not in html
+    # a name the results do not hold is a one-line error naming what they hold
+    for args, message in ((["--index", "hnsw"], "--index: the results hold no 'hnsw' (they hold: flat, ivf_flat, "
+                                                "ivf_pq, ivf_sq8)"),
+                          (["--queries", "image"], "--queries: the results hold no 'image' (they hold: text)"),
+                          (["--index", "flat", "--dataset", "t2i,other"], "the results hold no 'other'")):
+        for command in ("results", "summary", "report"):
+            out = ["--out", str(tmp_path / "no")] if command == "report" else []
+            r = run_cli(command, "--results", str(results), *args, *out)
+            assert r.returncode == 2 and message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert not (tmp_path / "no").exists()
+
+
+def test_names_each_held_but_never_measured_together_are_an_error_that_says_so():
+    from annbench.errors import UserError
+    from annbench.results.subset import select_points
+
+    df = pd.DataFrame({"dataset": ["a", "b"], "query_set": ["text", "text"], "index": ["flat", "hnsw"]})
+    assert list(select_points(df, dataset=["b"])["index"]) == ["hnsw"]
+    with pytest.raises(UserError, match="no results match --dataset a --index hnsw: each name is there, but not together"):
+        select_points(df, dataset=["a"], index=["hnsw"])

@@ -1,4 +1,5 @@
-"""The options ``results``, ``summary`` and ``report`` share: which machine and which library versions."""
+"""The options ``results``, ``summary`` and ``report`` share: which machine and library versions, and
+which datasets, query sets and indexes."""
 
 from __future__ import annotations
 
@@ -8,6 +9,25 @@ def add_environment_args(p) -> None:
                    help="only results of machines whose description (CPU, cores, GPUs) contains TEXT, or whose id is TEXT")
     p.add_argument("--env", metavar="TEXT",
                    help="only results whose library versions contain TEXT, e.g. faiss-cpu==1.15.1")
+    p.add_argument("--dataset", metavar="NAMES", help="only these datasets, comma-separated")
+    p.add_argument("--queries", metavar="NAMES", help="only these query sets, comma-separated (text, image, ...)")
+    p.add_argument("--index", metavar="NAMES", help="only these indexes, comma-separated (ivf_flat,hnsw)")
+
+
+def point_names(args) -> dict:
+    """``--dataset``, ``--queries`` and ``--index`` as the lists :func:`annbench.results.subset.select_points`
+    takes (None where not given)."""
+    from annbench.runner.config import parse_list
+
+    given = {"dataset": args.dataset, "query_set": args.queries, "index": args.index}
+    return {col: None if text is None else parse_list(text, names=True) for col, text in given.items()}
+
+
+def selected(df, args):
+    """The rows of the machine, versions, datasets, query sets and indexes ``args`` ask for."""
+    from annbench.results.subset import selected as select
+
+    return select(df, args.machine, args.env, point_names(args))
 
 
 def parse_targets(text: str) -> tuple[float, ...]:

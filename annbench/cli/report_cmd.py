@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from annbench.cli.filters import add_environment_args
+from annbench.cli.filters import add_environment_args, point_names
 from annbench.errors import UserError
 from annbench.results.schema import RECALL_COLUMNS
 
@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("no --results given and results/bench does not exist")
     out = Path(args.out) if args.out else default_out(results)
     page = build_report(results, out, recall_col=args.recall, image_format=args.image_format,
-                        dataset_dirs=args.datasets, machine=args.machine, env=args.env)
+                        dataset_dirs=args.datasets, machine=args.machine, env=args.env,
+                        points=point_names(args))
     print(page)
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from annbench.cli.filters import add_environment_args
+from annbench.cli.filters import add_environment_args, selected
 
 COLUMNS = ["dataset", "query_set", "index", "build_label", "search_label", "device", "nq", "k", "threads",
            "status", "recall", "recall_ties", "recall_eps", "qps", "qps_min", "qps_max", "cpu_util",
@@ -31,10 +31,9 @@ def _say_why_missing(df):
 
 
 def run(args) -> int:
-    from annbench.results.envs import select_environment
     from annbench.results.frame import load_results
 
-    df = select_environment(load_results(*args.results), args.machine, args.env)
+    df = selected(load_results(*args.results), args)
     if df.empty:
         print("no results")
         return 0

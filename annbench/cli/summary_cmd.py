@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from annbench.cli.filters import add_environment_args, non_negative, parse_targets
+from annbench.cli.filters import add_environment_args, non_negative, parse_targets, selected
 from annbench.results.schema import RECALL_COLUMNS
 
 
@@ -24,7 +24,6 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from annbench.results.envs import select_environment
     from annbench.results.frame import load_results
     from annbench.results.select import Budget
     from annbench.results.summary import format_summary
@@ -32,6 +31,6 @@ def run(args) -> int:
     targets = parse_targets(args.targets)
     budget = Budget(non_negative("--max-bytes-per-vector", args.max_bytes_per_vector),
                     non_negative("--max-build-s", args.max_build_s), non_negative("--max-p99-ms", args.max_p99_ms))
-    df = select_environment(load_results(*args.results), args.machine, args.env)
+    df = selected(load_results(*args.results), args)
     print(format_summary(df, targets, args.recall, budget))
     return 0

@@ -60,15 +60,16 @@ def _swap_in(tmp: Path, out: Path) -> None:
 
 def build_report(results: Sequence[str | os.PathLike], out: str | os.PathLike, recall_col: str = "recall_ties",
                  image_format: str = "png", dataset_dirs: Sequence[str | os.PathLike] = (),
-                 machine: str | None = None, env: str | None = None) -> Path:
+                 machine: str | None = None, env: str | None = None, points: dict | None = None) -> Path:
     """Write ``out/index.html`` and one image file per chart; returns the page's path.
 
     ``dataset_dirs``: extra folders where the explorer looks for dataset files by name.
     ``machine``, ``env``: only the results of matching machines and library versions.
+    ``points``: only these datasets, query sets and indexes (:func:`annbench.results.subset.select_points`).
     """
     if image_format not in FORMATS:
         raise UserError(f"unknown image format {image_format!r} (choose from {', '.join(FORMATS)})")
-    data = load(list(results), recall_col, machine, env)
+    data = load(list(results), recall_col, machine, env, points)
     out = Path(out)
     check_out_dir(out, data.dirs)
     ok_names = sorted(data.ok_all["index"].unique()) if len(data.records) else []

@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 
 from annbench.errors import UserError
-from annbench.results.envs import select_environment, with_environment
+from annbench.results.envs import with_environment
 from annbench.results.frame import distinct_dirs, load_results
 from annbench.results.schema import RECALL_COLUMNS
 from annbench.results.select import with_load_columns
 from annbench.results.store import ResultStore
+from annbench.results.subset import selected
 
 NUMERIC = (
     "recall", "recall_ties", "recall_eps", "recall_float", "recall_float_ties",
@@ -95,8 +96,9 @@ def _normalise(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def load(dirs: list[str | os.PathLike], recall_col: str = "recall_ties", machine: str | None = None,
-         env: str | None = None) -> ReportInput:
-    """Records and manifests of ``dirs`` (only those of the machine and versions asked for, if asked),
+         env: str | None = None, points: dict | None = None) -> ReportInput:
+    """Records and manifests of ``dirs`` (only those of the machine, versions, datasets, query sets and
+    indexes asked for, if asked),
     each record in its environment; bad input is a :class:`UserError`."""
     if not dirs:
         raise UserError("no results directory given")
@@ -106,7 +108,7 @@ def load(dirs: list[str | os.PathLike], recall_col: str = "recall_ties", machine
             raise UserError(f"results directory not found: {path}")
     if recall_col not in RECALL_COLUMNS:
         raise UserError(f"unknown recall column {recall_col!r} (choose from {', '.join(RECALL_COLUMNS)})")
-    frame = select_environment(load_results(*paths), machine, env)
+    frame = selected(load_results(*paths), machine, env, points)
     records = with_environment(_normalise(frame if len(frame) else pd.DataFrame({"status": pd.Series(dtype=str)})))
     manifests: dict[str, dict] = {}
     for path in paths:
