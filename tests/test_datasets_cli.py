@@ -130,3 +130,21 @@ def test_every_option_of_every_command_says_what_it_does():
 
     walk(build_parser(), "annbench")
     assert not silent, silent
+
+
+def test_no_command_writes_over_a_dataset_without_force(npy):
+    made = [("make", "clip-synth", "--n", "300", "--nq", "20", "--name", "s"),
+            ("import", "s", "--base", "img.npy", "--holdout", "20", "--metric", "angular"),
+            ("binarize", "s", "--method", "sign")]
+    r = run_cli("datasets", "--dir", "ds", *made[0], cwd=npy)
+    assert r.returncode == 0, r.stderr
+    run_cli("datasets", "--dir", "ds", *made[2], cwd=npy)
+    for args in made:
+        target = npy / "ds" / ("s-sign512.hdf5" if args[0] == "binarize" else "s.hdf5")
+        before = target.stat().st_mtime_ns
+        r = run_cli("datasets", "--dir", "ds", *args, cwd=npy)
+        assert r.returncode == 2 and r.stderr.strip() == (f"annbench: error: dataset already exists: ds/{target.name} "
+                                                          "(use --force to replace it)"), (args, r.stderr)
+        assert target.stat().st_mtime_ns == before
+    r = run_cli("datasets", "--dir", "ds", *made[1], "--force", cwd=npy)
+    assert r.returncode == 0, r.stderr

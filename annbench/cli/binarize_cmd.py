@@ -24,7 +24,7 @@ def add_parser(dsub) -> None:
 
 
 def run(args) -> int:
-    from annbench.cli.paths import datasets_dir, resolve_dataset
+    from annbench.cli.paths import datasets_dir, refuse_existing, resolve_dataset
     from annbench.data.binarize import write_binary
     from annbench.data.hdf5io import read_dataset
     from annbench.errors import UserError
@@ -34,9 +34,8 @@ def run(args) -> int:
     parent = read_dataset(path)
     bits = parent.d if args.bits is None else args.bits
     suffix = "" if args.distance == "hamming" else "-jaccard"
-    out = Path(args.out) if args.out else datasets_dir(args.dir) / f"{parent.name}-{args.method}{bits}{suffix}.hdf5"
-    if out.exists() and not args.force:
-        raise UserError(f"dataset already exists: {out} (use --force to replace it)")
+    out = refuse_existing(Path(args.out) if args.out else datasets_dir(args.dir) / f"{parent.name}-{args.method}{bits}{suffix}.hdf5",
+                          args.force)
     if out.resolve() == path.resolve():
         raise UserError(f"--out {out} is the float parent itself")
     ds, float_truths = binarize(parent, args.method, bits, args.distance, args.seed, args.center_queries)

@@ -6,7 +6,7 @@ import importlib
 from pathlib import Path
 
 from annbench.cli.import_cmds import METRIC_HELP
-from annbench.cli.paths import dataset_file, datasets_dir, resolve_dataset
+from annbench.cli.paths import datasets_dir, new_dataset_file, resolve_dataset
 from annbench.errors import UserError
 
 EXTRA = ("annbench.cli.binarize_cmd", "annbench.cli.download_cmd", "annbench.cli.import_cmds")  # further `datasets` subcommands, each in its own module
@@ -66,10 +66,6 @@ def add_parser(sub) -> None:
             pass
 
 
-def _out_path(args, name: str) -> Path:
-    return Path(args.out) if args.out else dataset_file(name, args.dir)
-
-
 def _query_specs(args, metric_modality: str):
     from annbench.data.importer import QuerySpec, load_labels, load_npy
 
@@ -93,9 +89,7 @@ def run_import(args) -> int:
     from annbench.data.importer import holdout, holdout_rows, load_labels, load_npy
     from annbench.groundtruth.build_imported import build_dataset
 
-    out = _out_path(args, args.name)
-    if out.exists() and not args.force:
-        raise UserError(f"dataset already exists: {out} (use --force to replace it)")
+    out = new_dataset_file(args, args.name)
     xb = load_npy(args.base, "base")
     base_labels = load_labels(args.base_labels, len(xb), "base labels") if args.base_labels else None
     attributes = load_attributes(args.attribute, len(xb))
@@ -129,7 +123,7 @@ def run_make(args) -> int:
         return _make_like(args, k)
     if args.sample is not None:
         raise UserError("--sample needs --like (the dataset whose rows to fit to)")
-    out = _out_path(args, args.kind if args.name is None else args.name)
+    out = new_dataset_file(args, args.kind if args.name is None else args.name)
     make_clip_synth(out, n=args.n, nq=args.nq, d=args.d or FIT_D, seed=args.seed, k=k, force=args.force)
     print(f"wrote {out}")
     return 0
@@ -144,7 +138,7 @@ def _make_like(args, k: int) -> int:
     if args.d is not None:
         raise UserError("--d cannot be set with --like: the dimension is the --like dataset's")
     like = resolve_dataset(args.like, args.dir)
-    out = _out_path(args, f"{args.kind}-like-{Path(like).stem}" if args.name is None else args.name)
+    out = new_dataset_file(args, f"{args.kind}-like-{Path(like).stem}" if args.name is None else args.name)
     sample = SAMPLE if args.sample is None else args.sample
     make_clip_synth_like(out, like, n=args.n, nq=args.nq, sample=sample, seed=args.seed, k=k, force=args.force)
     model = read_fitted(out)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from annbench.errors import UserError
+from annbench.cli.paths import new_dataset_file
 
 CHUNK_HELP = "base rows read and written at a time (default 65536); memory grows with it"
 METRIC_HELP = "angular: cosine (rows normalised), as CLIP is searched; euclidean: L2"
@@ -73,15 +73,6 @@ def add_parser(dsub) -> None:
     h.set_defaults(func=run_vibe)
 
 
-def _out(args, name: str) -> Path:
-    from annbench.cli.paths import dataset_file
-
-    out = Path(args.out) if args.out else dataset_file(name, args.dir)
-    if out.exists() and not args.force:
-        raise UserError(f"dataset already exists: {out} (use --force to replace it)")
-    return out
-
-
 def _write(source, args, out: Path) -> int:
     from annbench.groundtruth.build_formats import import_source
 
@@ -100,7 +91,7 @@ def _report(result) -> int:
 def run_clip_retrieval(args) -> int:
     from annbench.data.formats.clip_retrieval import open_clip_retrieval
 
-    out = _out(args, args.name)
+    out = new_dataset_file(args, args.name)
     source = open_clip_retrieval(args.folder, queries=args.queries, seed=args.seed, max_n=args.max_n,
                                  base=args.base)
     return _write(source, args, out)
@@ -109,7 +100,7 @@ def run_clip_retrieval(args) -> int:
 def run_bab(args) -> int:
     from annbench.data.formats.bab import open_bab
 
-    out = _out(args, args.name)
+    out = new_dataset_file(args, args.name)
     source = open_bab(args.base, args.queries, args.metric, truth=args.truth, max_n=args.max_n,
                       query_set=args.query_set)
     return _write(source, args, out)
@@ -118,7 +109,7 @@ def run_bab(args) -> int:
 def run_vdbb(args) -> int:
     from annbench.data.formats.vdbb import open_vdbb
 
-    out = _out(args, args.name)
+    out = new_dataset_file(args, args.name)
     source = open_vdbb(args.folder, args.metric, max_n=args.max_n, query_set=args.query_set,
                        recompute_truth=args.recompute_truth)
     return _write(source, args, out)
@@ -128,7 +119,7 @@ def run_vibe(args) -> int:
     from annbench.data.formats.vibe import is_binary, open_vibe
     from annbench.groundtruth.build_formats import import_bits
 
-    out = _out(args, args.name)
+    out = new_dataset_file(args, args.name)
     if is_binary(args.file):
         return _report(import_bits(args.file, out, k=args.k, max_n=args.max_n, force=args.force,
                                    recompute_truth=args.recompute_truth, sample=args.verify_sample, seed=args.seed))

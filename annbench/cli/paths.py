@@ -19,6 +19,19 @@ def dataset_file(name: str, directory: str | None = None) -> Path:
     return datasets_dir(directory) / f"{check_name(name, 'dataset', hint=', or give --out PATH')}.hdf5"
 
 
+def refuse_existing(out: Path, force: bool) -> Path:
+    """``out``, unless a dataset is there already and ``--force`` was not given."""
+    if out.exists() and not force:
+        raise UserError(f"dataset already exists: {out} (use --force to replace it)")
+    return out
+
+
+def new_dataset_file(args, name: str) -> Path:
+    """Where a command that writes a dataset writes it: ``--out``, else NAME.hdf5 in ``--dir``; never over
+    an existing one without ``--force``."""
+    return refuse_existing(Path(args.out) if args.out else dataset_file(name, args.dir), args.force)
+
+
 def resolve_dataset(name_or_path: str, directory: str | None = None) -> Path:
     path = Path(name_or_path)
     if path.suffix in (".hdf5", ".h5") or path.exists():
