@@ -15,6 +15,7 @@ from annbench.report import fmt
 from annbench.report.markup import esc, tag
 from annbench.report.recommend import series_name
 from annbench.results.select import tie_state
+from annbench.results.summary import counted
 
 DEFAULT = "default settings"
 
@@ -63,7 +64,7 @@ def pick(row: pd.Series, target: float, colors: dict[str, str]) -> str:
 
 
 def _group_title(device: str, threads, several: bool) -> str:
-    return f" · {device}, {fmt.number(threads)} threads given" if several else ""
+    return f" · {device}, {counted(threads, 'thread')} given" if several else ""
 
 
 def headline(best: dict[int, pd.DataFrame], colors: dict[str, str]) -> str:

@@ -19,6 +19,7 @@ from annbench.report import fmt, spec
 from annbench.report.blocks import Block
 from annbench.report.markup import esc, tag
 from annbench.report.recommend import series_name
+from annbench.results.summary import counted
 
 TARGET = 0.9
 GROUP = ["environment", "dataset", "query_set", "k", "threads", "clients"]  # never mixed on one axis
@@ -104,8 +105,8 @@ def filtered_blocks(rows: pd.DataFrame, recall_col: str, colors: dict[str, str])
     for (env, dataset, query_set, k, threads, clients), part in rows.groupby(GROUP, sort=True):
         nq = int(part["nq"].max())
         part = part[part["nq"] == nq]
-        apart = ((f" · {int(threads)} threads" if several["threads"] else "")
-                 + (f" · {int(clients)} concurrent clients" if clients else ""))
+        apart = ((f" · {counted(threads, 'thread')}" if several["threads"] else "")
+                 + (f" · {counted(clients, 'concurrent client')}" if clients else ""))
         anchor = spec.slug(f"filtered-{dataset}-{query_set}" + (f"-k{int(k)}" if several["k"] else "")
                            + (f"-t{int(threads)}" if several["threads"] else "") + (f"-c{int(clients)}" if clients else "")
                            + (f"-{env}" if env else ""))

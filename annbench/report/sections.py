@@ -14,6 +14,7 @@ import pandas as pd
 
 from annbench.report import binary, buildcost, scaling, spec, tradeoff
 from annbench.report.recommend import best_per_target
+from annbench.results.summary import counted
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Section:
     @property
     def title(self) -> str:
         return (f"{self.dataset} · {self.query_set}" + (f" · k={self.k}" if self.k is not None else "")
-                + (f" · {self.threads} thread{'s' * (self.threads != 1)}" if self.threads is not None else "")
+                + (f" · {counted(self.threads, 'thread')}" if self.threads is not None else "")
                 + (f" · {self.environment}" if self.environment else ""))
 
     @property
