@@ -26,14 +26,25 @@ def temp_prefix(final: Path) -> str:
     return f".{final.name}.{os.getpid()}."
 
 
+def temp_beside(final: Path, folder: bool = False) -> Path:
+    """A new temporary file (or folder) for ``final`` in its folder. Failing, the error names ``final``,
+    the path the user gave, not the temporary's hidden name."""
+    try:
+        if folder:
+            return Path(tempfile.mkdtemp(prefix=f"{temp_prefix(final)}tmp-", dir=final.parent))
+        fd, tmp = tempfile.mkstemp(prefix=temp_prefix(final), suffix=".tmp", dir=final.parent)
+    except OSError as exc:
+        raise type(exc)(exc.errno, exc.strerror, str(final)) from None
+    os.close(fd)
+    return Path(tmp)
+
+
 @contextlib.contextmanager
 def atomic_path(final: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``final``; rename it into place only on success."""
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=temp_prefix(final), suffix=".tmp", dir=final.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    tmp_path = temp_beside(final)
     try:
         yield tmp_path
         with open(tmp_path, "rb") as fh:

@@ -1,6 +1,7 @@
 """The ann-benchmarks layout both ways, and the CLIP extension."""
 
 import dataclasses
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -147,3 +148,17 @@ def test_fingerprint_covers_every_query_set(tmp_path, t2i_dataset):
     fa = sample_fingerprint(write_dataset(a, tmp_path / "a.hdf5"))
     fb = sample_fingerprint(write_dataset(b, tmp_path / "b.hdf5"))
     assert fa.startswith("fp2-") and fa != fb  # same base, same root queries, another second query set
+
+
+@pytest.mark.skipif(not Path("/proc/self").exists(), reason="needs Linux's /proc, where no file can be made")
+def test_a_file_or_report_that_cannot_be_made_is_named_as_given_not_by_its_temporary(tmp_path):
+    from annbench.report.build import build_report
+
+    with pytest.raises(OSError) as err:
+        with atomic_path("/proc/annbench-no"):
+            pass
+    assert err.value.filename == "/proc/annbench-no"
+    (tmp_path / "res").mkdir()
+    with pytest.raises(OSError) as err:
+        build_report([tmp_path / "res"], "/proc/annbench-report")
+    assert err.value.filename == "/proc/annbench-report"

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
-from annbench.atomic import remove_stale, temp_prefix
+from annbench.atomic import remove_stale, temp_beside, temp_prefix
 from annbench.errors import UserError
 from annbench.report.charts import FORMATS, write_chart
 from annbench.report import difficulty
@@ -87,7 +86,7 @@ def build_report(results: Sequence[str | os.PathLike], out: str | os.PathLike, r
         sec.difficulty = difficulty.section_medians(sec.rows, searched, cache)
     out.parent.mkdir(parents=True, exist_ok=True)
     remove_stale(out.parent)  # what a report build killed with kill -9 left behind
-    tmp = Path(tempfile.mkdtemp(prefix=f"{temp_prefix(out)}tmp-", dir=out.parent))
+    tmp = temp_beside(out, folder=True)
     try:
         for chart in ([c for s in sections for c in s.charts] + page.comparisons
                       + [c for b in [*page.sizes, *page.blocks] for c in b.charts]):
