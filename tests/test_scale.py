@@ -99,3 +99,23 @@ def test_crossover_is_where_the_leader_stays_ahead():
                   "qps": b}]
     (c,) = crossovers(pd.DataFrame(rows))
     assert (c["leader"], c["other"], c["before_n"], c["from_n"]) == ("hnsw", "flat", 10000, 100000)
+
+
+def test_a_setting_a_smaller_size_cannot_hold_is_left_out_there_and_measured_where_it_fits(source, tmp_path):
+    (tmp_path / "cfg.yaml").write_text(CONFIG.replace("nlist: [16]", "nlist: [16, 400]"))
+    res = tmp_path / "res"
+    r = run_cli("scale", "--dataset", str(source), "--n", "250,500", "--config", str(tmp_path / "cfg.yaml"),
+                "--results", str(res), "--dir", str(tmp_path / "prefixes"))
+    assert r.returncode == 0, r.stderr
+    assert ("scale: n=250: not measured: ivf_flat {'nlist': 400} cpu: ivf_flat: nlist=400 exceeds the base size 250"
+            in r.stdout)
+    assert r.stdout.count("not measured") == 1
+    df = load_results(res)
+    wide = df[df["index"] == "ivf_flat"].groupby("nb")["build_label"].apply(lambda s: sorted(set(s)))
+    assert wide.to_dict() == {250: ["nlist=16"], 500: ["nlist=16", "nlist=400"]}
+    # what no size can hold is refused before anything runs, as a sweep refuses it
+    (tmp_path / "big.yaml").write_text(CONFIG.replace("nlist: [16]", "nlist: [4000]"))
+    r = run_cli("scale", "--dataset", str(source), "--n", "250,500", "--config", str(tmp_path / "big.yaml"),
+                "--results", str(tmp_path / "res2"), "--dir", str(tmp_path / "prefixes"))
+    assert r.returncode == 2 and "nlist=4000 exceeds the base size 500" in r.stderr
+    assert not (tmp_path / "res2").exists()

@@ -45,8 +45,8 @@ def run(args) -> int:
     results = args.results or os.path.join("results", f"{name}-scale")
     where = args.dir or str(datasets_dir())
 
-    def plan_for(path):
-        plan, _ = build_plan(_sweep_args(args, str(path)), [])
+    def plan_for(path):  # its settings checked at the largest size: run_scale drops what a smaller one cannot hold
+        plan, _ = build_plan(_sweep_args(args, str(path)), [], check_n=max(ns))
         return plan
 
     done = run_scale(source, ns, plan_for, results, where)

@@ -141,7 +141,10 @@ def _dataset(args, cfg: dict):
                         f"{DEFAULT_DATASET}` (or `make bench`), or give --dataset NAME|PATH") from None
 
 
-def build_plan(args, extra: list[str]):
+def build_plan(args, extra: list[str], check_n: int | None = None):
+    """The sweep's plan and results directory. ``check_n``: the base size its settings are checked
+    against (default: the dataset's; ``scale`` gives its largest size and drops at each smaller one
+    what does not fit there)."""
     from annbench.data.hdf5io import describe
     from annbench.runner.identity import cores
     from annbench.runner.plan import Plan, expand_index
@@ -164,7 +167,7 @@ def build_plan(args, extra: list[str]):
         build = {k: as_list(v) for k, v in (entry.get("build") or {}).items()}
         search = {k: as_list(v) for k, v in (entry.get("search") or {}).items()}
         reranks = as_list(entry["rerank"]) if "rerank" in entry else s["rerank"]
-        builds += expand_index(entry["index"], build, search, s["device"], info["n"], info["d"], reranks,
+        builds += expand_index(entry["index"], build, search, s["device"], check_n or info["n"], info["d"], reranks,
                                s["gpus"], s["gpu_mode"])
     timing = TimingRule(min_time_s=s["min_time"], repeats=s["repeats"], min_batches=s["min_batches"])
     plan = Plan(dataset=str(path), dataset_name=info["name"], query_sets=queries, k=s["k"], nqs=s["nq"],
