@@ -146,7 +146,7 @@ def test_a_results_directory_named_twice_is_read_once(small_results, tmp_path):
 
 @pytest.mark.parametrize("text, message", [('{"broken": ', "unreadable result record"),
                                            ("[]", "not a result record"), ('{"id": "x"}', "not a result record")])
-def test_a_damaged_record_is_a_one_line_error(small_results, tmp_path, text, message):
+def test_a_damaged_record_is_a_one_line_error(small_results, t2i_file, tmp_path, text, message):
     import shutil
 
     res = tmp_path / "res"
@@ -156,6 +156,11 @@ def test_a_damaged_record_is_a_one_line_error(small_results, tmp_path, text, mes
     for command in (["summary"], ["results"], ["report", "--out", str(tmp_path / "rep")]):
         _one_line_error(run_cli(*command, "--results", str(res)), f"{message}: {record}")
     assert not (tmp_path / "rep").exists()
+    if message == "unreadable result record":  # what the error says to do brings the point back
+        record.unlink()
+        r = run_cli("sweep", "--dataset", str(t2i_file), "--index", "ivf_flat", "--nlist", "16", "--nprobe", "1,16",
+                    "--nq", "10", "--queries", "text", "--min-time", "0.03", "--results", str(res))
+        assert r.returncode == 0 and "1 measured, 1 already stored" in r.stdout, r.stdout + r.stderr
 
 
 def test_a_folder_inside_the_results_is_not_taken_for_them(small_results, tmp_path):

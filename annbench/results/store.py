@@ -100,7 +100,8 @@ class ResultStore:
             try:
                 rec = json.loads(path.read_text())
             except (OSError, ValueError):
-                raise UserError(f"unreadable result record: {path}") from None
+                raise UserError(f"unreadable result record: {path} (damaged, not JSON: remove it, and the next "
+                                "sweep measures its point again)") from None
             if not is_record(rec):
                 raise UserError(f"not a result record: {path} (a record is a JSON object holding "
                                 f"{', '.join(sorted(RECORD_FIELDS))})")
