@@ -154,6 +154,29 @@ def test_a_backends_revision_makes_its_points_new_and_leaves_the_others_ids_alon
     assert key_of({**annoy, "status": "ok"})["revision"] == 1
 
 
+def test_a_record_of_an_older_revision_is_superseded_once_the_newer_has_measured_its_point(tmp_path, t2i_file):
+    import json
+
+    res = tmp_path / "res"
+    _sweep(t2i_file, res, "--index", "annoy", "--n_trees", "4", "--search_k", "200,400", "--nq", "10",
+           "--queries", "text")
+    new = sorted((res / "records").glob("*.json"))
+    assert len(new) == 2
+    for path in new:  # as revision 0 stored them: no revision in the key, slower
+        rec = json.loads(path.read_text())
+        old = {k: v for k, v in rec.items() if k != "revision"}
+        old["id"] = point_id(key_of(old))
+        old["qps"] = rec["qps"] / 2
+        (res / "records" / f"{old['id']}.json").write_text(json.dumps(old))
+    assert len(list((res / "records").glob("*.json"))) == 4
+    df = load_results(res)
+    assert len(df) == 2 and (df["revision"] == 1).all()
+    for path in new:  # the newer gone, the older is what there is
+        path.unlink()
+    df = load_results(res)
+    assert len(df) == 2 and "revision" not in df  # none of them has one
+
+
 def test_percentiles_from_too_few_batches_are_not_stored(tmp_path, t2i_file, plugin_env):
     res = tmp_path / "res"
     _sweep(t2i_file, res, "--index", "crashy", "--delay", "0.02", "--nq", "1000", "--queries", "text",

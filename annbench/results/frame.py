@@ -7,7 +7,7 @@ import os
 import pandas as pd
 
 from annbench.results.envs import describe_environment
-from annbench.results.schema import label, search_label
+from annbench.results.schema import key_of, label, point_id, search_label
 from annbench.results.store import ResultStore
 
 
@@ -19,19 +19,35 @@ def distinct_dirs(dirs) -> list:
     return list(first.values())
 
 
+def _lineage(rec: dict) -> str:
+    """The point's id but for its backend's revision: the records of one setting measured by older and
+    newer code of the backend share it."""
+    try:
+        return point_id({**key_of(rec), "revision": None})
+    except (KeyError, ValueError):  # a record without a full key stands alone
+        return str(rec.get("id"))
+
+
 def load_results(*dirs: str | os.PathLike) -> pd.DataFrame:
     """Every record of ``dirs`` (each directory once), with ``machine_label`` and ``versions_label`` to
-    read them by."""
+    read them by. A record superseded by one of a newer ``revision`` of its backend (the same setting
+    measured again after a change to annbench's backend) is left out; its file stays."""
+    records = [(d, rec) for d in distinct_dirs(dirs) for rec in ResultStore(d).iter_records()]
+    newest: dict[str, int] = {}
+    for _, rec in records:
+        lineage = _lineage(rec)
+        newest[lineage] = max(newest.get(lineage, 0), rec.get("revision") or 0)
     rows = []
-    for d in distinct_dirs(dirs):
-        for rec in ResultStore(d).iter_records():
-            row = dict(rec)
-            row["results_dir"] = str(d)
-            row["build_label"] = label(rec.get("build") or {})
-            row["search_label"] = search_label(rec.get("search") or {}, rec.get("rerank") or 0)
-            row.update(describe_environment(rec.get("machine"), rec.get("versions")))
-            for prefix in ("build", "search"):
-                for name, value in (rec.get(prefix) or {}).items():
-                    row[f"{prefix}.{name}"] = value
-            rows.append(row)
+    for d, rec in records:
+        if (rec.get("revision") or 0) < newest[_lineage(rec)]:
+            continue
+        row = dict(rec)
+        row["results_dir"] = str(d)
+        row["build_label"] = label(rec.get("build") or {})
+        row["search_label"] = search_label(rec.get("search") or {}, rec.get("rerank") or 0)
+        row.update(describe_environment(rec.get("machine"), rec.get("versions")))
+        for prefix in ("build", "search"):
+            for name, value in (rec.get(prefix) or {}).items():
+                row[f"{prefix}.{name}"] = value
+        rows.append(row)
     return pd.DataFrame(rows)
