@@ -32,14 +32,13 @@ def load_results(*dirs: str | os.PathLike) -> pd.DataFrame:
     """Every record of ``dirs`` (each directory once), with ``machine_label`` and ``versions_label`` to
     read them by. A record superseded by one of a newer ``revision`` of its backend (the same setting
     measured again after a change to annbench's backend) is left out; its file stays."""
-    records = [(d, rec) for d in distinct_dirs(dirs) for rec in ResultStore(d).iter_records()]
+    records = [(d, rec, _lineage(rec)) for d in distinct_dirs(dirs) for rec in ResultStore(d).iter_records()]
     newest: dict[str, int] = {}
-    for _, rec in records:
-        lineage = _lineage(rec)
+    for _, rec, lineage in records:
         newest[lineage] = max(newest.get(lineage, 0), rec.get("revision") or 0)
     rows = []
-    for d, rec in records:
-        if (rec.get("revision") or 0) < newest[_lineage(rec)]:
+    for d, rec, lineage in records:
+        if (rec.get("revision") or 0) < newest[lineage]:
             continue
         row = dict(rec)
         row["results_dir"] = str(d)

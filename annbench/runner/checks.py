@@ -27,8 +27,9 @@ def _positive(name: str, value, integer: bool = False, zero_ok: bool = False) ->
 def check_settings(plan: Plan) -> None:
     """The numbers of the plan itself."""
     _positive("threads", plan.threads, integer=True)
-    if plan.threads > identity.cores():
-        raise UserError(f"threads={plan.threads} exceeds the {identity.cores()} cores this process may use: threads "
+    cores = identity.cores()
+    if plan.threads > cores:
+        raise UserError(f"threads={plan.threads} exceeds the {cores} cores this process may use: threads "
                         "beyond them time the scheduler's switching, not the index")
     _positive("k", plan.k, integer=True)
     _positive("timeout", plan.timeout_s)

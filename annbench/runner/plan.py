@@ -70,11 +70,12 @@ class Plan:
     def keys(self, bp: BuildPoint, env: str, blas_threshold: int | None) -> list[dict]:
         """Every record key this build point produces: its settings, the timing rule, the faiss BLAS
         threshold (None for backends that do not run faiss) and the environment id."""
+        rev = revision(bp.index)
         return [
             {"dataset": self.dataset_name, "query_set": qs, "index": bp.index, "build": bp.build,
              "search": search, "rerank": rerank, "nq": nq, "k": self.k, "device": bp.device,
              "threads": self.threads, "timing": self.timing.key(), "blas_threshold": blas_threshold, "env": env,
-             "clients": clients, "filter": flt, "revision": revision(bp.index), **bp.spread()}
+             "clients": clients, "filter": flt, "revision": rev, **bp.spread()}
             for search in bp.searches for rerank in bp.reranks for qs in self.query_sets for nq in self.nqs
             for flt in self.filters for clients in self.clients
         ]
