@@ -21,10 +21,22 @@ def check_vectors(x: np.ndarray, what: str, d: int | None = None) -> np.ndarray:
     if d is not None and x.shape[1] != d:
         raise UserError(f"{what}: dimension {x.shape[1]} does not match the base dimension {d}")
     x = np.ascontiguousarray(x, dtype=np.float32)
+    check_finite(x, what)
+    return x
+
+
+def check_finite(x: np.ndarray, what: str) -> None:
+    """No row holds NaN or inf; the error names how many do and the first."""
     bad = ~np.isfinite(x).all(axis=1)
     if bad.any():
         raise UserError(f"{what}: {int(bad.sum())} row(s) hold NaN or inf (first: row {int(np.argmax(bad))})")
-    return x
+
+
+def check_nonzero(zero: np.ndarray, what: str) -> None:
+    """``zero`` (a flag per row) holds no row: a zero vector has no direction to search by angle."""
+    if zero.any():
+        raise UserError(f"{what}: {int(zero.sum())} zero vector(s) under the angular metric "
+                        f"(first: row {int(np.argmax(zero))})")
 
 
 NORM_ROWS = 16_384  # rows divided at a time: no float64 copy of the whole array
@@ -34,8 +46,7 @@ def normalize_rows(x: np.ndarray, what: str) -> np.ndarray:
     """L2-normalise for angular search; a zero vector has no direction, so it is an error."""
     x = np.ascontiguousarray(x, dtype=np.float32)
     norms = row_norms(x)
-    if (norms == 0).any():
-        raise UserError(f"{what}: {int((norms == 0).sum())} zero vector(s) under the angular metric (first: row {int(np.argmax(norms == 0))})")
+    check_nonzero(norms == 0, what)
     if np.allclose(norms, 1.0, atol=1e-5):
         return x
     out = np.empty_like(x)

@@ -33,6 +33,7 @@ import numpy as np
 
 from annbench.data.formats.mapped import Opener, npy_opener, read_rows, take_rows
 from annbench.data.formats.source import QueryInput, Source
+from annbench.data.validate import check_finite, check_nonzero
 from annbench.errors import UserError
 
 KIND = "clip-retrieval"
@@ -125,13 +126,8 @@ def _listed(numbers) -> str:
 
 def _check_raw(raw: np.ndarray, what: str) -> None:
     """NaN, inf and zero rows, named by their row in the shard slice ``what`` before any is held out."""
-    bad = ~np.isfinite(raw).all(axis=1)
-    if bad.any():
-        raise UserError(f"{what}: {int(bad.sum())} row(s) hold NaN or inf (first: row {int(np.argmax(bad))})")
-    zero = ~raw.any(axis=1)
-    if zero.any():
-        raise UserError(f"{what}: {int(zero.sum())} zero vector(s) under the angular metric "
-                        f"(first: row {int(np.argmax(zero))})")
+    check_finite(raw, what)
+    check_nonzero(~raw.any(axis=1), what)
 
 
 def _spans(shards: list[Shard], n: int, rows: int) -> Iterator[tuple[Shard, int, int]]:

@@ -19,7 +19,7 @@ import h5py
 import numpy as np
 
 from annbench.data.hdf5io import DatasetWriter
-from annbench.data.validate import check_metric, check_name, check_vectors
+from annbench.data.validate import check_metric, check_name, check_nonzero, check_vectors, row_norms
 from annbench.errors import UserError
 
 CHUNK = 65536  # base rows read, checked and written at a time
@@ -68,11 +68,8 @@ def prepare(rows: np.ndarray, what: str, metric: str, d: int) -> np.ndarray:
     x = check_vectors(rows, what, d)
     if metric != "angular":
         return x
-    norms = np.sqrt(np.einsum("ij,ij->i", x, x, dtype=np.float64))
-    zero = norms == 0
-    if zero.any():
-        raise UserError(f"{what}: {int(zero.sum())} zero vector(s) under the angular metric "
-                        f"(first: row {int(np.argmax(zero))})")
+    norms = row_norms(x)
+    check_nonzero(norms == 0, what)
     if not x.flags.writeable:  # a view of pyarrow's or a mapped file's buffer
         x = x.copy()
     x /= norms.astype(np.float32)[:, None]
