@@ -107,9 +107,9 @@ def first_keys(all_keys: list[list[dict]]) -> list[list[dict]]:
     seen: set[str] = set()
     out = []
     for keys in all_keys:
-        mine = [k for k in keys if point_id(k) not in seen]
-        seen.update(map(point_id, mine))
-        out.append(mine)
+        mine = {pid: k for k in keys if (pid := point_id(k)) not in seen}
+        seen.update(mine)
+        out.append(list(mine.values()))
     return out
 
 
